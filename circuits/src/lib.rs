@@ -1,0 +1,17 @@
+//! plonky2 circuits of Annals (DESIGN.md §4): gadgets bottom-up (keccak, uint256, RLP, header
+//! decoding, the plan VM) and the circuits built from them (the `headers` block map, wrap and
+//! reduce nodes of the MapReduce tree, and the root).
+//!
+//! No feature flags.
+
+pub mod header;
+pub mod keccak;
+pub mod mapreduce;
+pub mod rlp;
+pub mod serialization;
+pub mod uint256;
+pub mod vm;
+
+/// Hash of the circuit sources (this crate's `src/`, the plan encoding and the plonky2
+/// version), computed by `build.rs`; names the cached circuit keys.
+pub const CIRCUITS_SOURCE_HASH: &str = env!("CIRCUITS_SOURCE_HASH");

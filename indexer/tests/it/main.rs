@@ -1,0 +1,6 @@
+//! Integration tests of annals-indexer (one binary).
+
+mod anvil;
+mod common;
+mod fixtures;
+mod postgres;

@@ -1,0 +1,1 @@
+//! annals node library (placeholder, being written).

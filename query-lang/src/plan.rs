@@ -1,0 +1,517 @@
+//! The physical plan: the query's bytecode and its canonical encoding.
+//!
+//! A [`Program`] is what the circuits execute on every row of every block in the range and what
+//! `query_hash` commits to (DESIGN.md §1, §3). The block range is *not* part of the program: it is
+//! a separate public value of the proof (`from_block`, `to_block`).
+//!
+//! # Execution model (shared by the native evaluator and the circuits)
+//! Registers are SSA: op `i` writes register `i` and may only read registers `< i`.
+//! Every register holds a uint256 value and a NULL flag. Every op is evaluated on every row
+//! of the range (no short-circuiting): an arithmetic error on any row fails the whole query.
+//!
+//! | op | result |
+//! |---|---|
+//! | `Column(c)` | the row's column `c` (NULL where the block's fork lacks the field) |
+//! | `Const(k)` | `constants[k]`, never NULL |
+//! | `Add/Sub/Mul/Div/Mod(a, b)` | uint256 arithmetic; NULL if an operand is NULL (then never an error); otherwise overflow, underflow and division by zero are errors |
+//! | `Eq/Lt/Le(a, b)` | 1 or 0; NULL if an operand is NULL |
+//! | `And/Or(a, b)`, `Not(a)` | Kleene three-valued logic on truth values (`value != 0`) |
+//! | `IsNull(a)` | 1 if `a` is NULL else 0, never NULL |
+//!
+//! A row is *selected* when there is no filter, or the filter register is non-NULL and non-zero.
+//! Aggregates run over selected rows whose input register is non-NULL (`COUNT(*)` over all
+//! selected rows); `SUM`, `MIN`, `MAX`, `AVG` of no rows are NULL; `AVG` is `floor(sum / count)`;
+//! a `SUM` that exceeds 2^256 - 1 is an error.
+
+use crate::error::{Error, Result};
+use alloy_primitives::{keccak256, B256, U256};
+use serde::{Deserialize, Serialize};
+use std::fmt::{self, Write as _};
+
+/// Version byte that starts the canonical encoding.
+pub const PLAN_ENCODING_VERSION: u8 = 1;
+/// Maximum number of ops (registers) in a program; the circuits are built for exactly this many.
+pub const MAX_OPS: usize = 16;
+/// Maximum number of constants in a program's constant pool.
+pub const MAX_CONSTANTS: usize = 8;
+/// Maximum number of output columns (select-list items).
+pub const MAX_OUTPUTS: usize = 4;
+/// Maximum number of result rows a non-aggregate query may return over its range.
+pub const MAX_RESULT_ROWS: usize = 16;
+/// Encoding of "no filter" in the `filter` byte.
+pub const NO_FILTER: u8 = 0xff;
+
+/// The table a program reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[repr(u8)]
+pub enum Table {
+    /// One row per block header.
+    Headers = 0,
+}
+
+/// Opcodes, with their byte in the canonical encoding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[repr(u8)]
+pub enum Opcode {
+    /// `a` = column id.
+    Column = 0,
+    /// `a` = constant index.
+    Const = 1,
+    /// uint256 addition, overflow is an error.
+    Add = 2,
+    /// uint256 subtraction, underflow is an error.
+    Sub = 3,
+    /// uint256 multiplication, overflow is an error.
+    Mul = 4,
+    /// uint256 floor division, division by zero is an error.
+    Div = 5,
+    /// uint256 remainder, division by zero is an error.
+    Mod = 6,
+    /// `a == b`.
+    Eq = 7,
+    /// `a < b`.
+    Lt = 8,
+    /// `a <= b`.
+    Le = 9,
+    /// Kleene AND.
+    And = 10,
+    /// Kleene OR.
+    Or = 11,
+    /// Kleene NOT of `a`.
+    Not = 12,
+    /// `a IS NULL`.
+    IsNull = 13,
+}
+
+/// Number of opcodes (the circuits select among this many results).
+pub const NUM_OPCODES: usize = 14;
+
+impl Opcode {
+    /// Decodes an opcode byte.
+    pub fn from_u8(b: u8) -> Option<Self> {
+        use Opcode::*;
+        Some(match b {
+            0 => Column,
+            1 => Const,
+            2 => Add,
+            3 => Sub,
+            4 => Mul,
+            5 => Div,
+            6 => Mod,
+            7 => Eq,
+            8 => Lt,
+            9 => Le,
+            10 => And,
+            11 => Or,
+            12 => Not,
+            13 => IsNull,
+            _ => return None,
+        })
+    }
+}
+
+/// One fixed-width op: `opcode`, operands `a` and `b` (register indices, or a column id /
+/// constant index for `Column`/`Const`; unused operands are 0).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Op {
+    /// What the op computes.
+    pub opcode: Opcode,
+    /// First operand.
+    pub a: u8,
+    /// Second operand.
+    pub b: u8,
+}
+
+/// Aggregate applied to an output column, with its byte in the canonical encoding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[repr(u8)]
+pub enum Aggregate {
+    /// Not an aggregate: the register's value on each selected row.
+    None = 0,
+    /// `COUNT(*)`: selected rows.
+    CountStar = 1,
+    /// `COUNT(expr)`: selected rows where the register is non-NULL.
+    Count = 2,
+    /// `SUM(expr)`.
+    Sum = 3,
+    /// `MIN(expr)`.
+    Min = 4,
+    /// `MAX(expr)`.
+    Max = 5,
+    /// `AVG(expr)` = floor(SUM / COUNT).
+    Avg = 6,
+}
+
+impl Aggregate {
+    /// Decodes an aggregate byte.
+    pub fn from_u8(b: u8) -> Option<Self> {
+        use Aggregate::*;
+        Some(match b {
+            0 => None,
+            1 => CountStar,
+            2 => Count,
+            3 => Sum,
+            4 => Min,
+            5 => Max,
+            6 => Avg,
+            _ => return Option::None,
+        })
+    }
+}
+
+/// Static type of a value, for validation and display (not part of the encoding: every value
+/// is a uint256 word in the circuits and in the ABI result).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValueType {
+    /// Unsigned 256-bit integer.
+    Uint256,
+    /// 32-byte hash, big-endian in the word.
+    Bytes32,
+    /// 20-byte address, right-aligned in the word.
+    Address,
+    /// 0 or 1.
+    Bool,
+}
+
+/// One output column: the aggregate and the register it reads (ignored by `CountStar`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Output {
+    /// Aggregate kind.
+    pub aggregate: Aggregate,
+    /// Register read.
+    pub reg: u8,
+    /// Column name shown to users (the select item's text or alias); not encoded.
+    pub name: String,
+    /// Type of the result column; not encoded.
+    pub value_type: ValueType,
+}
+
+/// A compiled query: the bytecode every circuit and the native evaluator run.
+///
+/// Invariants checked by [`Program::validate`]: `ops.len() <= MAX_OPS`,
+/// `constants.len() <= MAX_CONSTANTS`, `1 <= outputs.len() <= MAX_OUTPUTS`, registers read by op
+/// `i` are `< i`, the filter and output registers are `< ops.len()`, and either every output is
+/// an aggregate or none is.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Program {
+    /// Table read.
+    pub table: Table,
+    /// Constant pool (uint256 words).
+    pub constants: Vec<U256>,
+    /// The ops, SSA.
+    pub ops: Vec<Op>,
+    /// Register holding the WHERE predicate, if any.
+    pub filter: Option<u8>,
+    /// The select list.
+    pub outputs: Vec<Output>,
+}
+
+impl Program {
+    /// Whether every output is an aggregate (one result row) rather than plain (a row per
+    /// selected row).
+    pub fn is_aggregate(&self) -> bool {
+        self.outputs.iter().all(|o| o.aggregate != Aggregate::None)
+    }
+
+    /// Canonical encoding, the preimage of `query_hash`: a fixed-length layout of
+    /// [`Program::ENCODED_LEN`] = 318 bytes, so the circuits read every field at a constant
+    /// offset. Unused slots are zero bytes.
+    ///
+    /// ```text
+    /// offset  size      field
+    /// 0       1         version (= 1)
+    /// 1       1         table
+    /// 2       1         n_constants (<= MAX_CONSTANTS)
+    /// 3       8 * 32    constants, 32-byte big-endian words
+    /// 259     1         n_ops (<= MAX_OPS)
+    /// 260     16 * 3    ops: [opcode, a, b]
+    /// 308     1         filter register (0xff = none)
+    /// 309     1         n_outputs (<= MAX_OUTPUTS)
+    /// 310     4 * 2     outputs: [aggregate, reg]
+    /// ```
+    ///
+    /// The circuits execute all `MAX_OPS` op slots; a zero slot is `Column 0`, which cannot
+    /// fail, so padding never changes a result.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = vec![0u8; Self::ENCODED_LEN];
+        out[0] = PLAN_ENCODING_VERSION;
+        out[1] = self.table as u8;
+        out[2] = self.constants.len() as u8;
+        for (i, c) in self.constants.iter().enumerate() {
+            out[Self::CONSTANTS_OFFSET + 32 * i..Self::CONSTANTS_OFFSET + 32 * (i + 1)]
+                .copy_from_slice(&c.to_be_bytes::<32>());
+        }
+        out[Self::N_OPS_OFFSET] = self.ops.len() as u8;
+        for (i, op) in self.ops.iter().enumerate() {
+            let o = Self::OPS_OFFSET + 3 * i;
+            out[o..o + 3].copy_from_slice(&[op.opcode as u8, op.a, op.b]);
+        }
+        out[Self::FILTER_OFFSET] = self.filter.unwrap_or(NO_FILTER);
+        out[Self::N_OUTPUTS_OFFSET] = self.outputs.len() as u8;
+        for (i, o) in self.outputs.iter().enumerate() {
+            let at = Self::OUTPUTS_OFFSET + 2 * i;
+            out[at..at + 2].copy_from_slice(&[o.aggregate as u8, o.reg]);
+        }
+        out
+    }
+
+    /// Offset of the constant pool in [`Program::encode`].
+    pub const CONSTANTS_OFFSET: usize = 3;
+    /// Offset of `n_ops`.
+    pub const N_OPS_OFFSET: usize = Self::CONSTANTS_OFFSET + 32 * MAX_CONSTANTS;
+    /// Offset of the op slots.
+    pub const OPS_OFFSET: usize = Self::N_OPS_OFFSET + 1;
+    /// Offset of the filter byte.
+    pub const FILTER_OFFSET: usize = Self::OPS_OFFSET + 3 * MAX_OPS;
+    /// Offset of `n_outputs`.
+    pub const N_OUTPUTS_OFFSET: usize = Self::FILTER_OFFSET + 1;
+    /// Offset of the output slots.
+    pub const OUTPUTS_OFFSET: usize = Self::N_OUTPUTS_OFFSET + 1;
+    /// Length of [`Program::encode`] in bytes (318).
+    pub const ENCODED_LEN: usize = Self::OUTPUTS_OFFSET + 2 * MAX_OUTPUTS;
+
+    /// `query_hash` = keccak256 of [`Program::encode`] (DESIGN.md §1).
+    pub fn query_hash(&self) -> B256 {
+        keccak256(self.encode())
+    }
+}
+
+/// ABI encoding of result rows, the preimage of `result_hash` (DESIGN.md §1).
+///
+/// Each row is the static tuple `(uint256 nullMask, uint256 v_0, .., uint256 v_{k-1})` where
+/// bit `j` of `nullMask` is set when column `j` is NULL (its word is then 0). The rows are encoded
+/// as `abi.encode(Row[])`: a 32-byte offset (0x20), a 32-byte row count, then the rows' words.
+pub fn encode_result_rows(rows: &[Vec<Option<U256>>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&U256::from(32u64).to_be_bytes::<32>());
+    out.extend_from_slice(&U256::from(rows.len()).to_be_bytes::<32>());
+    for row in rows {
+        let mut mask = U256::ZERO;
+        for (j, v) in row.iter().enumerate() {
+            if v.is_none() {
+                mask |= U256::from(1u64) << j;
+            }
+        }
+        out.extend_from_slice(&mask.to_be_bytes::<32>());
+        for v in row {
+            out.extend_from_slice(&v.unwrap_or_default().to_be_bytes::<32>());
+        }
+    }
+    out
+}
+
+/// `result_hash` = keccak256 of [`encode_result_rows`].
+pub fn result_hash(rows: &[Vec<Option<U256>>]) -> B256 {
+    keccak256(encode_result_rows(rows))
+}
+
+impl Opcode {
+    /// Mnemonic used in disassembly and error messages (`Add`, `IsNull`, ...).
+    pub fn mnemonic(self) -> &'static str {
+        use Opcode::*;
+        match self {
+            Column => "Column",
+            Const => "Const",
+            Add => "Add",
+            Sub => "Sub",
+            Mul => "Mul",
+            Div => "Div",
+            Mod => "Mod",
+            Eq => "Eq",
+            Lt => "Lt",
+            Le => "Le",
+            And => "And",
+            Or => "Or",
+            Not => "Not",
+            IsNull => "IsNull",
+        }
+    }
+
+    /// Number of register operands the op reads (0 for `Column`/`Const`, 1 for `Not`/`IsNull`,
+    /// 2 otherwise).
+    pub fn arity(self) -> usize {
+        match self {
+            Opcode::Column | Opcode::Const => 0,
+            Opcode::Not | Opcode::IsNull => 1,
+            _ => 2,
+        }
+    }
+}
+
+impl fmt::Display for Opcode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.mnemonic())
+    }
+}
+
+impl fmt::Display for Aggregate {
+    /// SQL name (`COUNT(*)` for `CountStar`, `NONE` for a plain output).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Aggregate::None => "NONE",
+            Aggregate::CountStar => "COUNT(*)",
+            Aggregate::Count => "COUNT",
+            Aggregate::Sum => "SUM",
+            Aggregate::Min => "MIN",
+            Aggregate::Max => "MAX",
+            Aggregate::Avg => "AVG",
+        })
+    }
+}
+
+impl fmt::Display for ValueType {
+    /// Solidity-style name: `uint256`, `bytes32`, `address`, `bool`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ValueType::Uint256 => "uint256",
+            ValueType::Bytes32 => "bytes32",
+            ValueType::Address => "address",
+            ValueType::Bool => "bool",
+        })
+    }
+}
+
+impl Program {
+    /// Checks the invariants listed on [`Program`], plus canonical form: `Column` ids name a
+    /// column of the table (< [`crate::columns::NUM_HEADER_COLUMNS`]), `Const` indices are in the
+    /// pool, operands an op does not use are 0, and a `CountStar` output reads register 0.
+    ///
+    /// Errors: [`Error::InvalidProgram`] with the offending op index (when in an op) and the
+    /// expected and found values.
+    pub fn validate(&self) -> Result<()> {
+        let invalid = |op: Option<usize>, reason: String| Err(Error::InvalidProgram { op, reason });
+        if self.ops.len() > MAX_OPS {
+            return invalid(None, format!("{} ops, expected at most {MAX_OPS}", self.ops.len()));
+        }
+        if self.constants.len() > MAX_CONSTANTS {
+            return invalid(
+                None,
+                format!("{} constants, expected at most {MAX_CONSTANTS}", self.constants.len()),
+            );
+        }
+        if self.outputs.is_empty() || self.outputs.len() > MAX_OUTPUTS {
+            return invalid(
+                None,
+                format!("{} outputs, expected 1 to {MAX_OUTPUTS}", self.outputs.len()),
+            );
+        }
+        for (i, op) in self.ops.iter().enumerate() {
+            let (a_ok, a_expected) = match op.opcode {
+                Opcode::Column => (
+                    (op.a as usize) < crate::columns::NUM_HEADER_COLUMNS,
+                    format!("a column id < {}", crate::columns::NUM_HEADER_COLUMNS),
+                ),
+                Opcode::Const => (
+                    (op.a as usize) < self.constants.len(),
+                    format!("a constant index < {}", self.constants.len()),
+                ),
+                _ => ((op.a as usize) < i, format!("a register < {i}")),
+            };
+            if !a_ok {
+                return invalid(
+                    Some(i),
+                    format!("{} operand a = {}, expected {a_expected}", op.opcode, op.a),
+                );
+            }
+            if op.opcode.arity() == 2 {
+                if (op.b as usize) >= i {
+                    return invalid(
+                        Some(i),
+                        format!("{} operand b = {}, expected a register < {i}", op.opcode, op.b),
+                    );
+                }
+            } else if op.b != 0 {
+                return invalid(
+                    Some(i),
+                    format!("{} operand b = {}, expected 0 (unused)", op.opcode, op.b),
+                );
+            }
+        }
+        if let Some(f) = self.filter {
+            if f == NO_FILTER || f as usize >= self.ops.len() {
+                return invalid(
+                    None,
+                    format!("filter register {f}, expected < {}", self.ops.len()),
+                );
+            }
+        }
+        let aggregates = self.outputs.iter().filter(|o| o.aggregate != Aggregate::None).count();
+        if aggregates != 0 && aggregates != self.outputs.len() {
+            return invalid(
+                None,
+                format!(
+                    "{aggregates} of {} outputs are aggregates, expected all or none",
+                    self.outputs.len()
+                ),
+            );
+        }
+        for (j, o) in self.outputs.iter().enumerate() {
+            let ok = match o.aggregate {
+                Aggregate::CountStar => o.reg == 0,
+                _ => (o.reg as usize) < self.ops.len(),
+            };
+            if !ok {
+                let expected = match o.aggregate {
+                    Aggregate::CountStar => "0 for COUNT(*)".to_string(),
+                    _ => format!("a register < {}", self.ops.len()),
+                };
+                return invalid(
+                    None,
+                    format!("output {j} reads register {}, expected {expected}", o.reg),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Human-readable disassembly: the constant pool, one op per line (`r<i> = <Opcode> ...`),
+    /// the filter register and the outputs. Column operands are shown with their `headers` name.
+    pub fn disassemble(&self) -> String {
+        let mut s = String::new();
+        for (k, c) in self.constants.iter().enumerate() {
+            let _ = writeln!(s, "k{k} = {}", fmt_word(*c));
+        }
+        for (i, op) in self.ops.iter().enumerate() {
+            let _ = match op.opcode {
+                Opcode::Column => {
+                    let name = crate::columns::HeaderColumn::ALL
+                        .get(op.a as usize)
+                        .map_or("?", |c| c.name());
+                    writeln!(s, "r{i} = Column {name} (#{})", op.a)
+                }
+                Opcode::Const => writeln!(s, "r{i} = Const k{}", op.a),
+                Opcode::Not | Opcode::IsNull => writeln!(s, "r{i} = {} r{}", op.opcode, op.a),
+                _ => writeln!(s, "r{i} = {} r{}, r{}", op.opcode, op.a, op.b),
+            };
+        }
+        let _ = match self.filter {
+            Some(f) => writeln!(s, "filter = r{f}"),
+            None => writeln!(s, "filter = none"),
+        };
+        for (j, o) in self.outputs.iter().enumerate() {
+            let _ = match o.aggregate {
+                Aggregate::None => {
+                    writeln!(s, "out{j} = r{} : {} \"{}\"", o.reg, o.value_type, o.name)
+                }
+                Aggregate::CountStar => {
+                    writeln!(s, "out{j} = COUNT(*) : {} \"{}\"", o.value_type, o.name)
+                }
+                a => writeln!(s, "out{j} = {a}(r{}) : {} \"{}\"", o.reg, o.value_type, o.name),
+            };
+        }
+        s
+    }
+}
+
+/// A word in decimal when below 2^64, else in 0x-hex.
+fn fmt_word(v: U256) -> String {
+    if v < U256::from(u64::MAX) {
+        v.to_string()
+    } else {
+        format!("{v:#x}")
+    }
+}

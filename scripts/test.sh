@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# THE test command: every test of the workspace.
+#
+#   bash scripts/test.sh
+#
+# 1. scripts/setup.sh --postgres   (anvil via npm ci; PostgreSQL from Debian's packages)
+# 2. cargo nextest run --workspace --all-targets --no-fail-fast --profile ci
+#    (profile in .config/nextest.toml; falls back to cargo test when nextest is missing)
+# 3. cargo test --workspace --doc  (nextest does not run doctests)
+#
+# Runs every step even after a failure, prints a summary line, and exits non-zero if any
+# step failed. Extra arguments are passed to the nextest run, e.g. a filterset:
+# `bash scripts/test.sh -E 'package(annals-indexer)'`.
+set -euo pipefail
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo_root"
+
+start=$SECONDS
+failed=()
+
+step() { echo; echo "==> test: $*"; }
+
+step "bash scripts/setup.sh --postgres"
+bash scripts/setup.sh --postgres
+
+if cargo nextest --version >/dev/null 2>&1; then
+    step "cargo nextest run --workspace --all-targets --no-fail-fast --profile ci $*"
+    if ! cargo nextest run --workspace --all-targets --no-fail-fast --profile ci "$@"; then
+        failed+=("nextest")
+    fi
+else
+    step "cargo-nextest not found: cargo test --workspace --all-targets --no-fail-fast $* -- --test-threads=2"
+    if ! cargo test --workspace --all-targets --no-fail-fast "$@" -- --test-threads=2; then
+        failed+=("cargo test")
+    fi
+fi
+
+step "cargo test --workspace --doc"
+if ! cargo test --workspace --doc; then
+    failed+=("doctests")
+fi
+
+elapsed=$((SECONDS - start))
+echo
+if ((${#failed[@]} == 0)); then
+    echo "==> test: PASSED (tests + doctests) in ${elapsed}s"
+else
+    echo "==> test: FAILED: ${failed[*]} (after ${elapsed}s)"
+    exit 1
+fi
