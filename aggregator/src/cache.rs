@@ -69,7 +69,7 @@ fn write_entry(path: &Path, set: &CircuitSet) -> Result<()> {
     let dir = path.parent().expect("entry has a parent");
     std::fs::create_dir_all(dir).map_err(|e| cache_err(dir, e))?;
     let payload = set.to_bytes().map_err(|e| cache_err(path, format!("serialize: {e}")))?;
-    let tmp = path.with_extension("tmp");
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
     let mut f = std::fs::File::create(&tmp).map_err(|e| cache_err(&tmp, e))?;
     f.write_all(MAGIC)
         .and_then(|_| f.write_all(keccak256(&payload).as_slice()))

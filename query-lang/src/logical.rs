@@ -16,6 +16,14 @@
 //!   below 2^160.
 //! - Strings, negative numbers, decimals, `TRUE`/`FALSE`/`NULL` literals and `X'..'` are rejected.
 //!
+//! # Types
+//! Columns have the types of [`crate::columns`]. `+ - * / %`, `< <= > >=` and `BETWEEN` take
+//! `uint256`; `=`, `<>` and `IN` take operands of one type (any, `bool` included); `AND`, `OR`,
+//! `NOT` and the WHERE clause take `bool`; `IS [NOT] NULL` takes any type. `COUNT` takes any type,
+//! `SUM`/`AVG` take `uint256`, `MIN`/`MAX` take `uint256`, `bytes32` or `address` and compare the
+//! 256-bit words (for `bytes32` that is lexicographic byte order, for `address` the numeric order
+//! of its 20 bytes). A placeholder compared with a `bool` must be 0 or 1.
+//!
 //! # Block range
 //! The WHERE clause must be a conjunction (`AND` at top level, parentheses allowed) with a conjunct
 //! `number BETWEEN <from> AND <to>` whose bounds are integer literals or placeholders fitting in

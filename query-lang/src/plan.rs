@@ -515,3 +515,78 @@ fn fmt_word(v: U256) -> String {
         format!("{v:#x}")
     }
 }
+
+/// Why [`Program::decode`] rejected an encoding.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("invalid plan encoding at byte {offset}: {reason}")]
+pub struct PlanDecodeError {
+    /// Offset of the offending byte.
+    pub offset: usize,
+    /// What is wrong.
+    pub reason: &'static str,
+}
+
+impl Program {
+    /// Inverse of [`Program::encode`]: the bytecode of a canonical 318-byte encoding. Output
+    /// names are `col{j}` and types `uint256` (neither is encoded).
+    ///
+    /// # Errors
+    /// A wrong length or version, counts above the limits, unknown opcodes or aggregates, or
+    /// non-zero padding ([`PlanDecodeError`] names the byte).
+    pub fn decode(bytes: &[u8]) -> Result<Self, PlanDecodeError> {
+        let err = |offset, reason| PlanDecodeError { offset, reason };
+        if bytes.len() != Self::ENCODED_LEN {
+            return Err(err(bytes.len().min(Self::ENCODED_LEN), "length is not 318 bytes"));
+        }
+        if bytes[0] != PLAN_ENCODING_VERSION {
+            return Err(err(0, "unknown version"));
+        }
+        if bytes[1] != Table::Headers as u8 {
+            return Err(err(1, "unknown table"));
+        }
+        let n_constants = bytes[2] as usize;
+        if n_constants > MAX_CONSTANTS {
+            return Err(err(2, "too many constants"));
+        }
+        let constants = (0..n_constants)
+            .map(|i| {
+                let o = Self::CONSTANTS_OFFSET + 32 * i;
+                U256::from_be_slice(&bytes[o..o + 32])
+            })
+            .collect();
+        let n_ops = bytes[Self::N_OPS_OFFSET] as usize;
+        if n_ops > MAX_OPS {
+            return Err(err(Self::N_OPS_OFFSET, "too many ops"));
+        }
+        let mut ops = Vec::with_capacity(n_ops);
+        for i in 0..n_ops {
+            let o = Self::OPS_OFFSET + 3 * i;
+            let opcode = Opcode::from_u8(bytes[o]).ok_or(err(o, "unknown opcode"))?;
+            ops.push(Op { opcode, a: bytes[o + 1], b: bytes[o + 2] });
+        }
+        let filter = match bytes[Self::FILTER_OFFSET] {
+            NO_FILTER => None,
+            r => Some(r),
+        };
+        let n_outputs = bytes[Self::N_OUTPUTS_OFFSET] as usize;
+        if n_outputs > MAX_OUTPUTS {
+            return Err(err(Self::N_OUTPUTS_OFFSET, "too many outputs"));
+        }
+        let mut outputs = Vec::with_capacity(n_outputs);
+        for j in 0..n_outputs {
+            let o = Self::OUTPUTS_OFFSET + 2 * j;
+            let aggregate = Aggregate::from_u8(bytes[o]).ok_or(err(o, "unknown aggregate"))?;
+            outputs.push(Output {
+                aggregate,
+                reg: bytes[o + 1],
+                name: format!("col{j}"),
+                value_type: ValueType::Uint256,
+            });
+        }
+        let program = Program { table: Table::Headers, constants, ops, filter, outputs };
+        if let Some(i) = program.encode().iter().zip(bytes).position(|(a, b)| a != b) {
+            return Err(err(i, "non-zero padding"));
+        }
+        Ok(program)
+    }
+}

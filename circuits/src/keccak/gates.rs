@@ -4,7 +4,7 @@
 //! allow, and is filled through [`CircuitBuilder::find_slot`], so operations of different
 //! permutations share rows. Unused operations of a partly filled row keep all-zero wires,
 //! which satisfy every constraint below. They implement plonky2 1.1's
-//! [`Gate`](plonky2::gates::gate::Gate) API (constraints in `eval_unfiltered*`, one
+//! [`Gate`] API (constraints in `eval_unfiltered*`, one
 //! [`SimpleGenerator`] per operation).
 //!
 //! WARNING: the XOR and parity gates only compute XOR for *boolean* inputs: they do not
@@ -48,9 +48,7 @@ pub struct Xor2Gate {
 impl Xor2Gate {
     /// As many operations as the config's routed wires allow.
     pub const fn new_from_config(config: &CircuitConfig) -> Self {
-        Self {
-            num_ops: config.num_routed_wires / 3,
-        }
+        Self { num_ops: config.num_routed_wires / 3 }
     }
     /// Wire of input `a` of operation `i`.
     pub const fn wire_a(i: usize) -> usize {
@@ -83,9 +81,7 @@ impl<F: RichField + Extendable<D>, const D: usize> Gate<F, D> for Xor2Gate {
     }
 
     fn deserialize(src: &mut Buffer, _common_data: &CommonCircuitData<F, D>) -> IoResult<Self> {
-        Ok(Self {
-            num_ops: src.read_usize()?,
-        })
+        Ok(Self { num_ops: src.read_usize()? })
     }
 
     fn eval_unfiltered(&self, vars: EvaluationVars<F, D>) -> Vec<F::Extension> {
@@ -187,10 +183,7 @@ impl<F: RichField + Extendable<D>, const D: usize> SimpleGenerator<F, D> for Xor
     fn run_once(&self, witness: &PartitionWitness<F>, out: &mut GeneratedValues<F>) -> Result<()> {
         let a = witness.get_target(Target::wire(self.row, Xor2Gate::wire_a(self.i)));
         let b = witness.get_target(Target::wire(self.row, Xor2Gate::wire_b(self.i)));
-        out.set_target(
-            Target::wire(self.row, Xor2Gate::wire_out(self.i)),
-            a + b - a * b * F::TWO,
-        )
+        out.set_target(Target::wire(self.row, Xor2Gate::wire_out(self.i)), a + b - a * b * F::TWO)
     }
 
     fn serialize(&self, dst: &mut Vec<u8>, _common_data: &CommonCircuitData<F, D>) -> IoResult<()> {
@@ -199,10 +192,7 @@ impl<F: RichField + Extendable<D>, const D: usize> SimpleGenerator<F, D> for Xor
     }
 
     fn deserialize(src: &mut Buffer, _common_data: &CommonCircuitData<F, D>) -> IoResult<Self> {
-        Ok(Self {
-            row: src.read_usize()?,
-            i: src.read_usize()?,
-        })
+        Ok(Self { row: src.read_usize()?, i: src.read_usize()? })
     }
 }
 
@@ -227,9 +217,7 @@ pub struct Xor5Gate {
 impl Xor5Gate {
     /// As many operations as the config's routed wires allow.
     pub const fn new_from_config(config: &CircuitConfig) -> Self {
-        Self {
-            num_ops: config.num_routed_wires / 6,
-        }
+        Self { num_ops: config.num_routed_wires / 6 }
     }
     /// Wire of input `j` (`0..5`) of operation `i`.
     pub const fn wire_input(i: usize, j: usize) -> usize {
@@ -278,9 +266,7 @@ impl<F: RichField + Extendable<D>, const D: usize> Gate<F, D> for Xor5Gate {
     }
 
     fn deserialize(src: &mut Buffer, _common_data: &CommonCircuitData<F, D>) -> IoResult<Self> {
-        Ok(Self {
-            num_ops: src.read_usize()?,
-        })
+        Ok(Self { num_ops: src.read_usize()? })
     }
 
     fn eval_unfiltered(&self, vars: EvaluationVars<F, D>) -> Vec<F::Extension> {
@@ -308,9 +294,7 @@ impl<F: RichField + Extendable<D>, const D: usize> Gate<F, D> for Xor5Gate {
     ) -> Vec<ExtensionTarget<D>> {
         let mut constraints = Vec::with_capacity(2 * self.num_ops);
         for i in 0..self.num_ops {
-            let inputs: Vec<_> = (0..5)
-                .map(|j| vars.local_wires[Self::wire_input(i, j)])
-                .collect();
+            let inputs: Vec<_> = (0..5).map(|j| vars.local_wires[Self::wire_input(i, j)]).collect();
             let s = builder.add_many_extension(inputs);
             let out = vars.local_wires[Self::wire_out(i)];
             constraints.push(builder.mul_sub_extension(out, out, out));
@@ -366,9 +350,7 @@ impl<F: RichField + Extendable<D>, const D: usize> SimpleGenerator<F, D> for Xor
     }
 
     fn dependencies(&self) -> Vec<Target> {
-        (0..5)
-            .map(|j| Target::wire(self.row, Xor5Gate::wire_input(self.i, j)))
-            .collect()
+        (0..5).map(|j| Target::wire(self.row, Xor5Gate::wire_input(self.i, j))).collect()
     }
 
     fn run_once(&self, witness: &PartitionWitness<F>, out: &mut GeneratedValues<F>) -> Result<()> {
@@ -392,10 +374,7 @@ impl<F: RichField + Extendable<D>, const D: usize> SimpleGenerator<F, D> for Xor
     }
 
     fn deserialize(src: &mut Buffer, _common_data: &CommonCircuitData<F, D>) -> IoResult<Self> {
-        Ok(Self {
-            row: src.read_usize()?,
-            i: src.read_usize()?,
-        })
+        Ok(Self { row: src.read_usize()?, i: src.read_usize()? })
     }
 }
 
@@ -422,10 +401,7 @@ pub struct ByteDecompositionGate {
 impl ByteDecompositionGate {
     /// As many operations as the config's routed wires allow.
     pub const fn new_from_config(config: &CircuitConfig, recompose: bool) -> Self {
-        Self {
-            num_ops: config.num_routed_wires / 9,
-            recompose,
-        }
+        Self { num_ops: config.num_routed_wires / 9, recompose }
     }
     /// Wire of the byte of operation `i`.
     pub const fn wire_byte(i: usize) -> usize {
@@ -460,10 +436,7 @@ impl<F: RichField + Extendable<D>, const D: usize> Gate<F, D> for ByteDecomposit
     }
 
     fn deserialize(src: &mut Buffer, _common_data: &CommonCircuitData<F, D>) -> IoResult<Self> {
-        Ok(Self {
-            num_ops: src.read_usize()?,
-            recompose: src.read_bool()?,
-        })
+        Ok(Self { num_ops: src.read_usize()?, recompose: src.read_bool()? })
     }
 
     fn eval_unfiltered(&self, vars: EvaluationVars<F, D>) -> Vec<F::Extension> {
@@ -506,12 +479,7 @@ impl<F: RichField + Extendable<D>, const D: usize> Gate<F, D> for ByteDecomposit
         (0..self.num_ops)
             .map(|i| {
                 WitnessGeneratorRef::new(
-                    ByteGenerator {
-                        row,
-                        i,
-                        recompose: self.recompose,
-                    }
-                    .adapter(),
+                    ByteGenerator { row, i, recompose: self.recompose }.adapter(),
                 )
             })
             .collect()
@@ -567,10 +535,7 @@ impl<F: RichField + Extendable<D>, const D: usize> SimpleGenerator<F, D> for Byt
                 .map(|k| Target::wire(self.row, ByteDecompositionGate::wire_bit(self.i, k)))
                 .collect()
         } else {
-            vec![Target::wire(
-                self.row,
-                ByteDecompositionGate::wire_byte(self.i),
-            )]
+            vec![Target::wire(self.row, ByteDecompositionGate::wire_byte(self.i))]
         }
     }
 
@@ -600,11 +565,7 @@ impl<F: RichField + Extendable<D>, const D: usize> SimpleGenerator<F, D> for Byt
     }
 
     fn deserialize(src: &mut Buffer, _common_data: &CommonCircuitData<F, D>) -> IoResult<Self> {
-        Ok(Self {
-            row: src.read_usize()?,
-            i: src.read_usize()?,
-            recompose: src.read_bool()?,
-        })
+        Ok(Self { row: src.read_usize()?, i: src.read_usize()?, recompose: src.read_bool()? })
     }
 }
 
@@ -656,10 +617,8 @@ mod tests {
     fn constraints<G: Gate<F, D>>(gate: &G, wires: &[F]) -> Vec<F> {
         use plonky2::field::extension::FieldExtension;
         type FE = <F as Extendable<D>>::Extension;
-        let wires: Vec<FE> = wires
-            .iter()
-            .map(|&w| <FE as FieldExtension<D>>::from_basefield(w))
-            .collect();
+        let wires: Vec<FE> =
+            wires.iter().map(|&w| <FE as FieldExtension<D>>::from_basefield(w)).collect();
         let hash = HashOut::<F>::ZERO;
         gate.eval_unfiltered(EvaluationVars {
             local_constants: &[],
@@ -678,10 +637,15 @@ mod tests {
         let gate = Xor5Gate { num_ops: 1 };
         for bits in 0u64..32 {
             for out in [0u64, 1, 2, 3, 5, F::ORDER - 1] {
-                let mut wires: Vec<F> = (0..5).map(|j| F::from_canonical_u64((bits >> j) & 1)).collect();
+                let mut wires: Vec<F> =
+                    (0..5).map(|j| F::from_canonical_u64((bits >> j) & 1)).collect();
                 wires.push(F::from_canonical_u64(out));
                 let ok = constraints(&gate, &wires).iter().all(|c| *c == F::ZERO);
-                assert_eq!(ok, out == u64::from(bits.count_ones() % 2), "bits {bits:05b} out {out}");
+                assert_eq!(
+                    ok,
+                    out == u64::from(bits.count_ones() % 2),
+                    "bits {bits:05b} out {out}"
+                );
             }
         }
     }
@@ -704,10 +668,7 @@ mod tests {
     /// A byte of 256 (or more) has no boolean decomposition satisfying the constraints.
     #[test]
     fn byte_constraints_reject_out_of_range() {
-        let gate = ByteDecompositionGate {
-            num_ops: 1,
-            recompose: false,
-        };
+        let gate = ByteDecompositionGate { num_ops: 1, recompose: false };
         for byte in [0u64, 37, 255, 256, 511, F::ORDER - 1] {
             let accepted = (0u64..256).any(|bits| {
                 let mut wires = vec![F::from_canonical_u64(byte)];

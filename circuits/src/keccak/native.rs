@@ -1,12 +1,12 @@
-//! Native twin of the keccak gadget: keccak-f[1600] and the keccak256 sponge, written from
-//! FIPS 202 (§3.2 step mappings, §3.3 round constants, §5.1 pad10*1) with Ethereum's
+//! Native twin of the keccak gadget: keccak-f\[1600\] and the keccak256 sponge, written from
+//! FIPS 202 (§3.2 step mappings, §3.3 round constants, §5.1 `pad10*1`) with Ethereum's
 //! domain byte `0x01` (original Keccak, not SHA3's `0x06`).
 //!
 //! Layout: the state is 25 lanes `state[x + 5 * y]`; bit `z` of a lane is `(lane >> z) & 1`;
 //! bytes are absorbed into lanes little-endian (byte `8 * i + k` of the state is byte `k` of
 //! lane `i`), as FIPS 202 §B.1 specifies.
 
-/// Number of rounds of keccak-f[1600] (FIPS 202 §3.4: 12 + 2·ℓ, ℓ = 6).
+/// Number of rounds of keccak-f\[1600\] (FIPS 202 §3.4: 12 + 2·ℓ, ℓ = 6).
 pub const KECCAK_ROUNDS: usize = 24;
 
 /// Sponge rate of keccak256 in bytes (1600 − 2·256 bits = 1088 bits).
@@ -50,7 +50,7 @@ pub const ROTATION_OFFSETS: [u32; 25] = [
     18, 2, 61, 56, 14,
 ];
 
-/// keccak-f[1600] in place on 25 lanes (`state[x + 5 * y]`), FIPS 202 Algorithm 7.
+/// keccak-f\[1600\] in place on 25 lanes (`state[x + 5 * y]`), FIPS 202 Algorithm 7.
 pub fn keccak_f_native(state: &mut [u64; 25]) {
     for rc in ROUND_CONSTANTS {
         // θ
@@ -84,7 +84,7 @@ pub fn keccak_f_native(state: &mut [u64; 25]) {
     }
 }
 
-/// Pads `input` with Keccak's pad10*1 and domain byte `0x01` to a multiple of
+/// Pads `input` with Keccak's `pad10*1` and domain byte `0x01` to a multiple of
 /// [`KECCAK256_RATE_BYTES`] (at least one padding byte; `0x81` when only one fits).
 pub fn keccak256_pad(input: &[u8]) -> Vec<u8> {
     let blocks = input.len() / KECCAK256_RATE_BYTES + 1;
@@ -118,7 +118,7 @@ mod tests {
 
     /// FIPS 202 Algorithm 5, rc(t), with the LFSR state as a bit vector `R[0..8]`.
     fn rc_bit_vec(t: usize) -> bool {
-        if t % 255 == 0 {
+        if t.is_multiple_of(255) {
             return true;
         }
         let mut r = [true, false, false, false, false, false, false, false];

@@ -50,7 +50,9 @@ use plonky2::{
     read_gate_impl, read_generator_impl,
 };
 
-use super::gates::{ByteDecompositionGate, ByteGenerator, Xor2Gate, Xor2Generator, Xor5Gate, Xor5Generator};
+use super::gates::{
+    ByteDecompositionGate, ByteGenerator, Xor2Gate, Xor2Generator, Xor5Gate, Xor5Generator,
+};
 use super::slice_gate::{KeccakSliceGate, KeccakSliceGenerator};
 use super::PrefixMaskGenerator;
 
@@ -93,9 +95,7 @@ pub struct AnnalsGeneratorSerializer<C: GenericConfig<D>, const D: usize> {
 
 impl<C: GenericConfig<D>, const D: usize> Default for AnnalsGeneratorSerializer<C, D> {
     fn default() -> Self {
-        Self {
-            _phantom: PhantomData,
-        }
+        Self { _phantom: PhantomData }
     }
 }
 
@@ -165,9 +165,7 @@ mod tests {
 
         let gate_serializer = AnnalsGateSerializer;
         let generator_serializer = AnnalsGeneratorSerializer::<C, D>::default();
-        let bytes = data
-            .to_bytes(&gate_serializer, &generator_serializer)
-            .expect("serialize");
+        let bytes = data.to_bytes(&gate_serializer, &generator_serializer).expect("serialize");
         let restored =
             CircuitData::<F, C, D>::from_bytes(&bytes, &gate_serializer, &generator_serializer)
                 .expect("deserialize");
@@ -177,17 +175,11 @@ mod tests {
         let message = b"the annals of ethereum".to_vec();
         let mut pw = PartialWitness::new();
         for (i, t) in input.iter().enumerate() {
-            pw.set_target(*t, F::from_canonical_u8(message.get(i).copied().unwrap_or(0)))
-                .unwrap();
+            pw.set_target(*t, F::from_canonical_u8(message.get(i).copied().unwrap_or(0))).unwrap();
         }
-        pw.set_target(len, F::from_canonical_usize(message.len()))
-            .unwrap();
+        pw.set_target(len, F::from_canonical_usize(message.len())).unwrap();
         let proof = restored.prove(pw).expect("prove with restored data");
-        let out: Vec<u8> = proof
-            .public_inputs
-            .iter()
-            .map(|x| x.to_canonical_u64() as u8)
-            .collect();
+        let out: Vec<u8> = proof.public_inputs.iter().map(|x| x.to_canonical_u64() as u8).collect();
         assert_eq!(out, alloy_primitives::keccak256(&message).to_vec());
         data.verify(proof).expect("verify with original data");
     }

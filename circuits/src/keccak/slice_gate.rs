@@ -1,4 +1,4 @@
-//! [`KeccakSliceGate`]: one z-slice of one keccak-f[1600] round per row (θ's `A ⊕ D`, χ, ι)
+//! [`KeccakSliceGate`]: one z-slice of one keccak-f\[1600\] round per row (θ's `A ⊕ D`, χ, ι)
 //! plus the next round's column parities.
 //!
 //! For output slice `z` of a round, the 25 χ inputs are `B[x][y] = (A ⊕ D)[sx][sy][sz]` with
@@ -113,7 +113,11 @@ impl<F: RichField + Extendable<D>, const D: usize> Gate<F, D> for KeccakSliceGat
         format!("{self:?}")
     }
 
-    fn serialize(&self, _dst: &mut Vec<u8>, _common_data: &CommonCircuitData<F, D>) -> IoResult<()> {
+    fn serialize(
+        &self,
+        _dst: &mut Vec<u8>,
+        _common_data: &CommonCircuitData<F, D>,
+    ) -> IoResult<()> {
         Ok(())
     }
 
@@ -123,11 +127,7 @@ impl<F: RichField + Extendable<D>, const D: usize> Gate<F, D> for KeccakSliceGat
 
     fn eval_unfiltered(&self, vars: EvaluationVars<F, D>) -> Vec<F::Extension> {
         let mut out = Vec::with_capacity(61);
-        Self::eval(
-            |i| vars.local_wires[i],
-            vars.local_constants[0],
-            |c| out.push(c),
-        );
+        Self::eval(|i| vars.local_wires[i], vars.local_constants[0], |c| out.push(c));
         out
     }
 
@@ -136,11 +136,7 @@ impl<F: RichField + Extendable<D>, const D: usize> Gate<F, D> for KeccakSliceGat
         vars: EvaluationVarsBase<F>,
         mut yield_constr: StridedConstraintConsumer<F>,
     ) {
-        Self::eval(
-            |i| vars.local_wires[i],
-            vars.local_constants[0],
-            |c| yield_constr.one(c),
-        );
+        Self::eval(|i| vars.local_wires[i], vars.local_constants[0], |c| yield_constr.one(c));
     }
 
     fn eval_unfiltered_base_batch(&self, vars_base: EvaluationVarsBaseBatch<F>) -> Vec<F> {
@@ -192,11 +188,7 @@ impl<F: RichField + Extendable<D>, const D: usize> Gate<F, D> for KeccakSliceGat
 
     fn generators(&self, row: usize, local_constants: &[F]) -> Vec<WitnessGeneratorRef<F, D>> {
         vec![WitnessGeneratorRef::new(
-            KeccakSliceGenerator {
-                row,
-                rc: local_constants[0] == F::ONE,
-            }
-            .adapter(),
+            KeccakSliceGenerator { row, rc: local_constants[0] == F::ONE }.adapter(),
         )]
     }
 
@@ -223,11 +215,7 @@ impl<F: RichField + Extendable<D>, const D: usize> PackedEvaluableBase<F, D> for
         vars: EvaluationVarsBasePacked<P>,
         mut yield_constr: StridedConstraintConsumer<P>,
     ) {
-        Self::eval(
-            |i| vars.local_wires[i],
-            vars.local_constants[0],
-            |c| yield_constr.one(c),
-        );
+        Self::eval(|i| vars.local_wires[i], vars.local_constants[0], |c| yield_constr.one(c));
     }
 }
 
@@ -264,11 +252,7 @@ impl<F: RichField + Extendable<D>, const D: usize> SimpleGenerator<F, D> for Kec
         let mut o = [F::ZERO; 25];
         for y in 0..5 {
             for x in 0..5 {
-                let (b0, b1, b2) = (
-                    b[x + 5 * y],
-                    b[(x + 1) % 5 + 5 * y],
-                    b[(x + 2) % 5 + 5 * y],
-                );
+                let (b0, b1, b2) = (b[x + 5 * y], b[(x + 1) % 5 + 5 * y], b[(x + 2) % 5 + 5 * y]);
                 let t = b2 - b1 * b2;
                 o[x + 5 * y] = b0 + t - b0 * t * two;
             }
@@ -294,10 +278,7 @@ impl<F: RichField + Extendable<D>, const D: usize> SimpleGenerator<F, D> for Kec
     }
 
     fn deserialize(src: &mut Buffer, _common_data: &CommonCircuitData<F, D>) -> IoResult<Self> {
-        Ok(Self {
-            row: src.read_usize()?,
-            rc: src.read_bool()?,
-        })
+        Ok(Self { row: src.read_usize()?, rc: src.read_bool()? })
     }
 }
 
@@ -343,7 +324,8 @@ mod tests {
             }
             for y in 0..5 {
                 for x in 0..5 {
-                    let (b0, b1, b2) = (b[x + 5 * y], b[(x + 1) % 5 + 5 * y], b[(x + 2) % 5 + 5 * y]);
+                    let (b0, b1, b2) =
+                        (b[x + 5 * y], b[(x + 1) % 5 + 5 * y], b[(x + 2) % 5 + 5 * y]);
                     let bit = |v: F| v == F::ONE;
                     let chi = bit(b0) ^ (!bit(b1) & bit(b2));
                     wires[KeccakSliceGate::wire_out(x + 5 * y)] = F::from_bool(chi);
@@ -354,11 +336,14 @@ mod tests {
                 wires[KeccakSliceGate::wire_out(0)] = F::ONE - wires[KeccakSliceGate::wire_out(0)];
             }
             for x in 0..5 {
-                let p = (0..5).filter(|y| wires[KeccakSliceGate::wire_out(x + 5 * y)] == F::ONE).count();
+                let p = (0..5)
+                    .filter(|y| wires[KeccakSliceGate::wire_out(x + 5 * y)] == F::ONE)
+                    .count();
                 wires[KeccakSliceGate::wire_c(x)] = F::from_bool(p % 2 == 1);
             }
             let eval = |wires: &[F]| -> bool {
-                let wires_ext: Vec<FE> = wires.iter().map(|&w| <FE as FieldExtension<2>>::from_basefield(w)).collect();
+                let wires_ext: Vec<FE> =
+                    wires.iter().map(|&w| <FE as FieldExtension<2>>::from_basefield(w)).collect();
                 let consts = [FE::from_bool(rc)];
                 let hash = HashOut::<F>::ZERO;
                 Gate::<F, 2>::eval_unfiltered(

@@ -1,0 +1,137 @@
+//! Proving benchmarks (a bench binary, not a timed test): writes a markdown table to
+//! `bench/results.md`. Run with `cargo bench -p annals-aggregator`; it does nothing unless
+//! invoked with `--bench` (nextest lists bench targets during test runs).
+//!
+//! Measured: rows and proving time of keccak-f at 1 and 8 permutations, header-map rows and
+//! time per header, wrap and 2-to-1 reduce time, root time and proof size, peak memory, and
+//! end to end for 16 anvil headers (index + prove + verify).
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use annals_aggregator::Prover;
+use annals_circuits::keccak::CircuitBuilderKeccak;
+use annals_circuits::mapreduce::{Cfg, D, F};
+use annals_indexer::testing::{produce_blocks, Anvil};
+use annals_indexer::{HeaderProvider, IndexOptions, Store};
+use annals_query_lang::columns::header_row;
+use annals_query_lang::compile;
+use plonky2::field::types::Field;
+use plonky2::iop::witness::{PartialWitness, WitnessWrite};
+use plonky2::plonk::circuit_builder::CircuitBuilder;
+use plonky2::plonk::circuit_data::CircuitConfig;
+
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+fn keccak_bench(perms: usize) -> (usize, f64) {
+    let mut b = CircuitBuilder::<F, D>::new(CircuitConfig::standard_recursion_config());
+    let input = b.add_virtual_targets(136 * perms - 1);
+    let digest = b.keccak256_fixed(&input);
+    b.register_public_inputs(&digest);
+    let rows = b.num_gates();
+    let data = b.build::<Cfg>();
+    let mut pw = PartialWitness::new();
+    for (i, t) in input.iter().enumerate() {
+        pw.set_target(*t, F::from_canonical_u8((i * 7 % 256) as u8)).unwrap();
+    }
+    let t = Instant::now();
+    let proof = data.prove(pw).unwrap();
+    let s = t.elapsed().as_secs_f64();
+    data.verify(proof).unwrap();
+    (rows, s)
+}
+
+fn main() {
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    let mut out = String::from(
+        "# Benchmarks\n\nMeasured by `cargo bench -p annals-aggregator` on this 2-core, 24 GiB \
+         machine (standard recursion config, Goldilocks, Poseidon). Rows = gates before padding.\n\n\
+         | what | rows / size | time | notes |\n|---|---|---|---|\n",
+    );
+    for perms in [1, 8] {
+        let (rows, s) = keccak_bench(perms);
+        writeln!(
+            out,
+            "| keccak256, {perms} permutation(s) | {rows} rows ({:.0}/perm) | {s:.2} s prove | target ≤ 4,500 rows/perm |",
+            rows as f64 / perms as f64
+        )
+        .unwrap();
+    }
+
+    let cache = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("annals-circuit-cache");
+    let t = Instant::now();
+    let prover = Prover::load_or_build(&cache).unwrap();
+    let set = prover.circuits();
+    writeln!(out, "| circuit set load or build | leaf 2^{}, shape 2^{}, root 2^{} | {:.1} s | cache in target/ |",
+        set.leaf.data.common.degree_bits(), set.shape.common.degree_bits(),
+        set.root.data.common.degree_bits(), t.elapsed().as_secs_f64()).unwrap();
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let anvil = rt.block_on(Anvil::spawn()).unwrap();
+    let url = anvil.url();
+    let head = rt.block_on(produce_blocks(&url, 20, 1..=4)).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}?mode=rwc", tmp.path().join("b.db").display());
+    let store = rt.block_on(Store::connect(&db)).unwrap();
+    let opts = IndexOptions { quiet: true, ..IndexOptions::default() };
+    rt.block_on(annals_indexer::index_range(&store, &url, 0, head, &opts)).unwrap();
+    let (a, b) = (head - 15, head);
+    let sql = format!(
+        "SELECT COUNT(*), AVG(base_fee_per_gas), MAX(gas_used), SUM(gas_used) FROM headers WHERE number BETWEEN {a} AND {b}"
+    );
+    let q = compile(&sql).unwrap();
+    let headers = rt.block_on(store.headers_range(a..=b)).unwrap();
+    let rows: Vec<_> = headers.iter().map(|h| header_row(&h.header, h.hash)).collect();
+    let expected = q.evaluate(&rows).unwrap();
+    let rlps: Vec<Vec<u8>> = headers.iter().map(|h| h.rlp.clone()).collect();
+
+    // One header: leaf, wrap, then a 2-to-1 reduce.
+    let t = Instant::now();
+    let leaf = set.leaf.prove(&q.program, &rlps[0]).unwrap();
+    let leaf_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let w0 = set.shape.wrap.prove(&leaf).unwrap();
+    let wrap_s = t.elapsed().as_secs_f64();
+    let w1 = set.shape.wrap.prove(&set.leaf.prove(&q.program, &rlps[1]).unwrap()).unwrap();
+    let t = Instant::now();
+    let _r = set.shape.reduce.prove(&w0, true, &w1, true).unwrap();
+    let reduce_s = t.elapsed().as_secs_f64();
+    writeln!(out, "| header map (keccak + RLP + plan VM), per header | 2^{} | {leaf_s:.1} s | target ≤ 15 s |", set.leaf.data.common.degree_bits()).unwrap();
+    writeln!(out, "| wrap (leaf → shape), per header | 2^{} | {wrap_s:.1} s | |", set.shape.common.degree_bits()).unwrap();
+    writeln!(out, "| reduce, 2-to-1 | 2^{} | {reduce_s:.1} s | target ≤ 3.5 s |", set.shape.common.degree_bits()).unwrap();
+
+    let t = Instant::now();
+    let proven = prover
+        .prove(&sql, &q.program, (a, b), &rlps, &expected, &|_| {})
+        .unwrap();
+    let e2e = t.elapsed().as_secs_f64();
+    let proof_len = proven.envelope.proof.len() / 2 - 1;
+    let tm = &proven.timings;
+    writeln!(out, "| root | {proof_len} bytes proof | {:.1} s | |", tm.root_s).unwrap();
+    writeln!(
+        out,
+        "| end to end, 16 anvil headers (prove) | leaves {:.1} s, reduce {:.1} s, root {:.1} s | {e2e:.1} s | 2 cores, rayon over leaves |",
+        tm.leaves_s, tm.reduce_s, tm.root_s
+    )
+    .unwrap();
+    let t = Instant::now();
+    prover.verify(&proven.envelope).unwrap();
+    writeln!(out, "| verify proof file | | {:.2} s | |", t.elapsed().as_secs_f64()).unwrap();
+    writeln!(out, "| peak memory (VmHWM) | {:.0} MiB | | whole bench process |", peak_rss_mib()).unwrap();
+
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../bench/results.md");
+    std::fs::write(&path, &out).unwrap();
+    print!("{out}");
+    drop(anvil);
+}

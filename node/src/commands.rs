@@ -1,0 +1,199 @@
+//! The CLI commands.
+
+use std::path::Path;
+use std::time::Instant;
+
+use alloy_primitives::U256;
+use annals_aggregator::prover::ProvenQuery;
+use annals_aggregator::{ProgressEvent, ProofEnvelope, Prover};
+use annals_indexer::{ChainSpec, HeaderProvider, IndexOptions, Store};
+use annals_query_lang::columns::header_row;
+use annals_query_lang::{compile, CompiledQuery, ResultTable};
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::{Cli, Command};
+
+/// Normalizes a SQLite URL so the file is created when missing.
+pub fn db_url(url: &str) -> String {
+    if url.starts_with("sqlite:") && !url.contains('?') && !url.contains(":memory:") {
+        format!("{url}?mode=rwc")
+    } else {
+        url.to_owned()
+    }
+}
+
+/// Runs one command.
+///
+/// # Errors
+/// The command's error, with context.
+pub async fn dispatch(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Index { rpc, from, to, mainnet } => {
+            let store = Store::connect(&db_url(&cli.db)).await?;
+            let opts = IndexOptions {
+                spec: if mainnet { ChainSpec::Mainnet } else { ChainSpec::Any },
+                ..IndexOptions::default()
+            };
+            let report = annals_indexer::index_range(&store, &rpc, from, to, &opts).await?;
+            println!(
+                "indexed blocks {}..={}: {} new headers in {} batches",
+                report.start,
+                report.next_block.saturating_sub(1),
+                report.inserted,
+                report.batches
+            );
+        }
+        Command::ImportFixtures { dir } => {
+            let store = Store::connect(&db_url(&cli.db)).await?;
+            let report = annals_indexer::import_dir(&store, &dir).await?;
+            println!(
+                "imported {} headers ({} new) from {}, runs {:?}",
+                report.headers,
+                report.inserted,
+                report.dir.display(),
+                report.runs
+            );
+        }
+        Command::Query { sql, prove, out, json } => {
+            let store = Store::connect(&db_url(&cli.db)).await?;
+            let query = compile(&sql).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let rows = native(&store, &query).await?;
+            print_result(&query, &rows, json)?;
+            if prove {
+                let proven = prove_query(&store, &query, &rows, &cli.cache_dir).await?;
+                finish_proof(&proven, &out, &cli.cache_dir).await?;
+            }
+        }
+        Command::Explain { sql } => {
+            let query = compile(&sql).map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{}", query.explain());
+        }
+        Command::Verify { file } => {
+            let env = ProofEnvelope::load(&file)?;
+            let cache = cli.cache_dir.clone();
+            let verified =
+                tokio::task::spawn_blocking(move || -> Result<_> {
+                    let prover = Prover::load_or_build(&cache)?;
+                    Ok(prover.verify(&env)?)
+                })
+                .await??;
+            println!("proof verified: {}", file.display());
+            println!("  query_hash  {}", verified.query_hash);
+            println!("  range       {}..={}", verified.from_block, verified.to_block);
+            println!("  anchor_hash {}", verified.anchor_hash);
+            println!("  result_hash {}", verified.result_hash);
+        }
+        Command::Demo { fixtures, blocks, out } => {
+            crate::demo::run(fixtures.as_deref(), blocks, &out, &cli.cache_dir).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The native (reference) result of `query` over the stored headers.
+///
+/// # Errors
+/// A block of the range missing from the store, or an evaluation error (overflow, ...).
+pub async fn native(store: &Store, query: &CompiledQuery) -> Result<Vec<Vec<Option<U256>>>> {
+    let headers = store
+        .headers_range(query.from_block..=query.to_block)
+        .await
+        .context("reading the query's range from the database")?;
+    let rows: Vec<_> = headers.iter().map(|h| header_row(&h.header, h.hash)).collect();
+    query.evaluate(&rows).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+fn print_result(query: &CompiledQuery, rows: &[Vec<Option<U256>>], json: bool) -> Result<()> {
+    let table = ResultTable::new(&query.program, rows.to_vec());
+    if json {
+        println!("{}", serde_json::to_string_pretty(&table.to_json())?);
+    } else {
+        println!("{table}");
+    }
+    Ok(())
+}
+
+/// Proves `query` (whose native result is `expected`) over the stored headers, with progress
+/// bars; runs the proving off the async runtime.
+///
+/// # Errors
+/// Missing blocks, unsupported queries, proving failures, or a circuit result that differs
+/// from `expected`.
+pub async fn prove_query(
+    store: &Store,
+    query: &CompiledQuery,
+    expected: &[Vec<Option<U256>>],
+    cache_dir: &Path,
+) -> Result<ProvenQuery> {
+    let headers = store.headers_range(query.from_block..=query.to_block).await?;
+    let rlps: Vec<Vec<u8>> = headers.into_iter().map(|h| h.rlp).collect();
+    let query = query.clone();
+    let expected = expected.to_vec();
+    let cache_dir = cache_dir.to_owned();
+    tokio::task::spawn_blocking(move || -> Result<ProvenQuery> {
+        let t = Instant::now();
+        let prover = Prover::load_or_build(&cache_dir)?;
+        eprintln!("circuits ready in {:.1}s", t.elapsed().as_secs_f64());
+        let n = rlps.len() as u64;
+        let bar = ProgressBar::new(2 * n);
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} proving [{bar:30}] {pos}/{len} {msg} ({elapsed})")
+                .expect("template")
+                .progress_chars("=> "),
+        );
+        let on_progress = |e: ProgressEvent| match e {
+            ProgressEvent::Leaf { block, .. } => {
+                bar.set_message(format!("block {block}"));
+                bar.inc(1)
+            }
+            ProgressEvent::Reduce { .. } => bar.inc(1),
+            ProgressEvent::Root => {
+                bar.set_message("root");
+                bar.inc(1)
+            }
+        };
+        let proven = prover.prove(
+            &query.sql,
+            &query.program,
+            (query.from_block, query.to_block),
+            &rlps,
+            &expected,
+            &on_progress,
+        )?;
+        bar.finish_and_clear();
+        Ok(proven)
+    })
+    .await?
+}
+
+/// Writes the proof file, verifies it from disk, and prints the statement and timings.
+///
+/// # Errors
+/// I/O errors or a proof that does not verify.
+pub async fn finish_proof(proven: &ProvenQuery, out: &Path, cache_dir: &Path) -> Result<()> {
+    proven.envelope.save(out)?;
+    let env = ProofEnvelope::load(out)?;
+    let cache_dir = cache_dir.to_owned();
+    let t = Instant::now();
+    let verified = tokio::task::spawn_blocking(move || -> Result<_> {
+        Ok(Prover::load_or_build(&cache_dir)?.verify(&env)?)
+    })
+    .await??;
+    let size = std::fs::metadata(out)?.len();
+    let proof_bytes = proven.envelope.proof.len().saturating_sub(2) / 2;
+    println!("proof written to {} ({size} bytes; plonky2 proof {proof_bytes} bytes)", out.display());
+    println!("  query_hash  {}", verified.query_hash);
+    println!("  range       {}..={}", verified.from_block, verified.to_block);
+    println!("  anchor_hash {}", verified.anchor_hash);
+    println!("  result_hash {}", verified.result_hash);
+    let tm = &proven.timings;
+    println!(
+        "  proving     leaves {:.1}s, reduce {:.1}s, root {:.1}s; verified in {:.2}s",
+        tm.leaves_s,
+        tm.reduce_s,
+        tm.root_s,
+        t.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
