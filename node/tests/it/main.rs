@@ -103,3 +103,33 @@ fn explain_shows_plan_and_malformed_queries_fail_with_position() {
     let e = String::from_utf8_lossy(&out.stderr);
     assert!(e.contains("gas_usd") && e.contains("column"), "{e}");
 }
+
+/// The second contiguous mainnet fixture run, through the CLI: import, query with `--prove
+/// --out`, and `annals verify` on the file.
+#[test]
+fn cli_proves_mainnet_run_16000003_to_16000005() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/mainnet");
+    if !dir.exists() {
+        eprintln!("note: no mainnet fixtures, skipping");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", tmp.path().join("m.db").display());
+    let out = annals().args(["--db", &db, "import-fixtures"]).arg(&dir).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let proof = tmp.path().join("p.json");
+    let sql = "SELECT COUNT(*), MIN(gas_used), MAX(base_fee_per_gas), AVG(timestamp) FROM headers \
+               WHERE number BETWEEN 16000003 AND 16000005";
+    let out = annals()
+        .args(["--db", &db, "query", sql, "--prove", "--json", "--out"])
+        .arg(&proof)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("\"3\""), "{stdout}");
+    let env = ProofEnvelope::load(&proof).unwrap();
+    assert_eq!((env.from_block, env.to_block), (16_000_003, 16_000_005));
+    let out = annals().arg("verify").arg(&proof).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
