@@ -108,13 +108,21 @@ fn main() {
     let _r = set.shape.reduce.prove(&w0, true, &w1, true).unwrap();
     let reduce_s = t.elapsed().as_secs_f64();
     writeln!(out, "| header map (keccak + RLP + plan VM), per header | 2^{} | {leaf_s:.1} s | target ≤ 15 s |", set.leaf.data.common.degree_bits()).unwrap();
-    writeln!(out, "| wrap (leaf → shape), per header | 2^{} | {wrap_s:.1} s | |", set.shape.common.degree_bits()).unwrap();
-    writeln!(out, "| reduce, 2-to-1 | 2^{} | {reduce_s:.1} s | target ≤ 3.5 s |", set.shape.common.degree_bits()).unwrap();
+    writeln!(
+        out,
+        "| wrap (leaf → shape), per header | 2^{} | {wrap_s:.1} s | |",
+        set.shape.common.degree_bits()
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "| reduce, 2-to-1 | 2^{} | {reduce_s:.1} s | target ≤ 3.5 s |",
+        set.shape.common.degree_bits()
+    )
+    .unwrap();
 
     let t = Instant::now();
-    let proven = prover
-        .prove(&sql, &q.program, (a, b), &rlps, &expected, &|_| {})
-        .unwrap();
+    let proven = prover.prove(&sql, &q.program, (a, b), &rlps, &expected, &|_| {}).unwrap();
     let e2e = t.elapsed().as_secs_f64();
     let proof_len = proven.envelope.proof.len() / 2 - 1;
     let tm = &proven.timings;
@@ -128,7 +136,8 @@ fn main() {
     let t = Instant::now();
     prover.verify(&proven.envelope).unwrap();
     writeln!(out, "| verify proof file | | {:.2} s | |", t.elapsed().as_secs_f64()).unwrap();
-    writeln!(out, "| peak memory (VmHWM) | {:.0} MiB | | whole bench process |", peak_rss_mib()).unwrap();
+    writeln!(out, "| peak memory (VmHWM) | {:.0} MiB | | whole bench process |", peak_rss_mib())
+        .unwrap();
 
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../bench/results.md");
     std::fs::write(&path, &out).unwrap();

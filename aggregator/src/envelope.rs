@@ -113,7 +113,8 @@ impl ProofEnvelope {
     /// # Errors
     /// [`AggregatorError::Malformed`] for bad hex.
     pub fn rows_abi_bytes(&self) -> Result<Vec<u8>> {
-        hex::decode(&self.rows_abi).map_err(|e| AggregatorError::Malformed(format!("rows_abi: {e}")))
+        hex::decode(&self.rows_abi)
+            .map_err(|e| AggregatorError::Malformed(format!("rows_abi: {e}")))
     }
 
     /// The plonky2 proof bytes.
@@ -141,8 +142,9 @@ impl ProofEnvelope {
         if keccak256(&abi) != self.result_hash {
             return Err(AggregatorError::Verification("keccak256(rows_abi) != result_hash".into()));
         }
-        let rows = decode_result_rows(&abi, self.columns.len())
-            .ok_or_else(|| AggregatorError::Malformed("rows_abi is not a result encoding".into()))?;
+        let rows = decode_result_rows(&abi, self.columns.len()).ok_or_else(|| {
+            AggregatorError::Malformed("rows_abi is not a result encoding".into())
+        })?;
         let shown: Vec<Vec<serde_json::Value>> = rows
             .iter()
             .map(|r| {
@@ -153,7 +155,9 @@ impl ProofEnvelope {
             })
             .collect();
         if shown != self.rows {
-            return Err(AggregatorError::Verification("displayed rows differ from rows_abi".into()));
+            return Err(AggregatorError::Verification(
+                "displayed rows differ from rows_abi".into(),
+            ));
         }
         Ok(rows)
     }
@@ -161,9 +165,8 @@ impl ProofEnvelope {
 
 /// Inverse of `annals_query_lang::plan::encode_result_rows` for `ncols` columns.
 pub fn decode_result_rows(abi: &[u8], ncols: usize) -> Option<Vec<Vec<Option<U256>>>> {
-    let word = |i: usize| -> Option<U256> {
-        abi.get(32 * i..32 * (i + 1)).map(U256::from_be_slice)
-    };
+    let word =
+        |i: usize| -> Option<U256> { abi.get(32 * i..32 * (i + 1)).map(U256::from_be_slice) };
     if word(0)? != U256::from(32u64) {
         return None;
     }

@@ -120,12 +120,16 @@ impl Prover {
             .enumerate()
             .map(|(i, rlp)| {
                 let block = from + i as u64;
-                let leaf = set.leaf.prove(program, rlp).map_err(|source| {
-                    AggregatorError::Proving { circuit: "header_map", source: source.context(format!("block {block}")) }
-                })?;
-                let wrapped = set.shape.wrap.prove(&leaf).map_err(|source| {
-                    AggregatorError::Proving { circuit: "wrap", source }
-                })?;
+                let leaf =
+                    set.leaf.prove(program, rlp).map_err(|source| AggregatorError::Proving {
+                        circuit: "header_map",
+                        source: source.context(format!("block {block}")),
+                    })?;
+                let wrapped = set
+                    .shape
+                    .wrap
+                    .prove(&leaf)
+                    .map_err(|source| AggregatorError::Proving { circuit: "wrap", source })?;
                 let d = done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
                 on_progress(ProgressEvent::Leaf { block, done: d, total: n });
                 Ok(wrapped)
@@ -154,9 +158,10 @@ impl Prover {
             let mut next: Vec<(Proof, bool)> = pairs
                 .into_par_iter()
                 .map(|((l, l_leaf), (r, r_leaf))| {
-                    let p = set.shape.reduce.prove(&l, l_leaf, &r, r_leaf).map_err(|source| {
-                        AggregatorError::Proving { circuit: "reduce", source }
-                    })?;
+                    let p =
+                        set.shape.reduce.prove(&l, l_leaf, &r, r_leaf).map_err(|source| {
+                            AggregatorError::Proving { circuit: "reduce", source }
+                        })?;
                     let d = reduced.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
                     on_progress(ProgressEvent::Reduce { done: d, total: total_reduce });
                     Ok((p, false))
@@ -240,8 +245,8 @@ pub fn verify_with(
         )));
     }
     let plan = env.plan_bytes()?;
-    let program = Program::decode(&plan)
-        .map_err(|e| AggregatorError::Malformed(format!("plan: {e}")))?;
+    let program =
+        Program::decode(&plan).map_err(|e| AggregatorError::Malformed(format!("plan: {e}")))?;
     let rows = env.check_hashes(&program)?;
     let proof = Proof::from_bytes(env.proof_bytes()?, &root.data.common)
         .map_err(|e| AggregatorError::Malformed(format!("proof: {e}")))?;

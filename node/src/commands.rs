@@ -72,12 +72,11 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Verify { file } => {
             let env = ProofEnvelope::load(&file)?;
             let cache = cli.cache_dir.clone();
-            let verified =
-                tokio::task::spawn_blocking(move || -> Result<_> {
-                    let prover = Prover::load_or_build(&cache)?;
-                    Ok(prover.verify(&env)?)
-                })
-                .await??;
+            let verified = tokio::task::spawn_blocking(move || -> Result<_> {
+                let prover = Prover::load_or_build(&cache)?;
+                Ok(prover.verify(&env)?)
+            })
+            .await??;
             println!("proof verified: {}", file.display());
             println!("  query_hash  {}", verified.query_hash);
             println!("  range       {}..={}", verified.from_block, verified.to_block);
@@ -138,9 +137,11 @@ pub async fn prove_query(
         let n = rlps.len() as u64;
         let bar = ProgressBar::new(2 * n);
         bar.set_style(
-            ProgressStyle::with_template("{spinner} proving [{bar:30}] {pos}/{len} {msg} ({elapsed})")
-                .expect("template")
-                .progress_chars("=> "),
+            ProgressStyle::with_template(
+                "{spinner} proving [{bar:30}] {pos}/{len} {msg} ({elapsed})",
+            )
+            .expect("template")
+            .progress_chars("=> "),
         );
         let on_progress = |e: ProgressEvent| match e {
             ProgressEvent::Leaf { block, .. } => {
@@ -182,7 +183,10 @@ pub async fn finish_proof(proven: &ProvenQuery, out: &Path, cache_dir: &Path) ->
     .await??;
     let size = std::fs::metadata(out)?.len();
     let proof_bytes = proven.envelope.proof.len().saturating_sub(2) / 2;
-    println!("proof written to {} ({size} bytes; plonky2 proof {proof_bytes} bytes)", out.display());
+    println!(
+        "proof written to {} ({size} bytes; plonky2 proof {proof_bytes} bytes)",
+        out.display()
+    );
     println!("  query_hash  {}", verified.query_hash);
     println!("  range       {}..={}", verified.from_block, verified.to_block);
     println!("  anchor_hash {}", verified.anchor_hash);

@@ -103,8 +103,14 @@ impl HeaderColumn {
     pub fn value_type(self) -> ValueType {
         use HeaderColumn::*;
         match self {
-            Hash | ParentHash | StateRoot | TransactionsRoot | ReceiptsRoot | WithdrawalsRoot
-            | ParentBeaconBlockRoot | RequestsHash => ValueType::Bytes32,
+            Hash
+            | ParentHash
+            | StateRoot
+            | TransactionsRoot
+            | ReceiptsRoot
+            | WithdrawalsRoot
+            | ParentBeaconBlockRoot
+            | RequestsHash => ValueType::Bytes32,
             Beneficiary => ValueType::Address,
             _ => ValueType::Uint256,
         }

@@ -25,7 +25,8 @@ fn prover() -> &'static Prover {
 }
 
 fn fixtures(range: std::ops::RangeInclusive<u64>) -> Option<Vec<(Header, Vec<u8>)>> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/mainnet/headers");
+    let dir =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/mainnet/headers");
     range
         .map(|n| {
             let Ok(bytes) = std::fs::read(dir.join(format!("{n}.json"))) else {
@@ -47,7 +48,12 @@ fn cache_round_trips_and_rejects_corruption() {
     let _ = prover(); // builds or loads the entry
     let path = entry_path(&cache_dir());
     assert!(path.exists());
-    assert!(path.file_name().unwrap().to_str().unwrap().contains(annals_circuits::CIRCUITS_SOURCE_HASH));
+    assert!(path
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .contains(annals_circuits::CIRCUITS_SOURCE_HASH));
     let loaded = read_entry(&path).expect("entry loads");
     assert_eq!(
         loaded.root.data.verifier_only.circuit_digest,
@@ -113,7 +119,8 @@ fn proof_file_round_trips_and_verifies_on_mainnet_headers() {
     bad.rows_abi = hex::encode_prefixed(abi);
     assert!(p.verify(&bad).is_err(), "wrong result accepted");
     let mut bad = env.clone();
-    let other = compile("SELECT COUNT(*) FROM headers WHERE number BETWEEN 17000000 AND 17000002").unwrap();
+    let other =
+        compile("SELECT COUNT(*) FROM headers WHERE number BETWEEN 17000000 AND 17000002").unwrap();
     bad.plan = hex::encode_prefixed(other.program.encode());
     bad.query_hash = other.query_hash();
     assert!(p.verify(&bad).is_err(), "proof of another query accepted");

@@ -331,17 +331,11 @@ impl<F: RichField + Extendable<D>, const D: usize> CircuitBuilderHeader<F, D>
             has_cancun_fields.target,
             has_requests_hash.target,
         ]);
-        let consumed = self.add_many([
-            consumed,
-            len_base_fee,
-            len_blob_gas_used,
-            len_excess_blob_gas,
-        ]);
+        let consumed =
+            self.add_many([consumed, len_base_fee, len_blob_gas_used, len_excess_blob_gas]);
         let total = self.mul_const_add(F::from_canonical_u64(33), hashes, consumed);
-        let total = self.add_const(
-            total,
-            F::from_canonical_usize(DIFFICULTY_OFFSET + MIX_NONCE_BYTES),
-        );
+        let total =
+            self.add_const(total, F::from_canonical_usize(DIFFICULTY_OFFSET + MIX_NONCE_BYTES));
         self.connect(total, len);
 
         let [difficulty, number, gas_limit, gas_used, timestamp]: [U256Target; 5] =
@@ -458,9 +452,7 @@ pub fn set_header_presence<F: RichField>(
     ];
     for (t, v) in flags {
         pw.set_bool_target(t, v)
-            .map_err(|e| HeaderDecodeError::Witness {
-                reason: e.to_string(),
-            })?;
+            .map_err(|e| HeaderDecodeError::Witness { reason: e.to_string() })?;
     }
     Ok(())
 }
@@ -477,21 +469,14 @@ pub fn set_header_witness_unchecked<F: RichField>(
     presence: HeaderPresence,
 ) -> Result<(), HeaderDecodeError> {
     if bytes.len() > MAX_HEADER_BYTES {
-        return Err(HeaderDecodeError::TooLong {
-            got: bytes.len(),
-            max: MAX_HEADER_BYTES,
-        });
+        return Err(HeaderDecodeError::TooLong { got: bytes.len(), max: MAX_HEADER_BYTES });
     }
-    let witness_err = |e: anyhow::Error| HeaderDecodeError::Witness {
-        reason: e.to_string(),
-    };
+    let witness_err = |e: anyhow::Error| HeaderDecodeError::Witness { reason: e.to_string() };
     for (i, t) in targets.bytes.iter().enumerate() {
         let v = bytes.get(i).copied().unwrap_or(0);
-        pw.set_target(*t, F::from_canonical_u8(v))
-            .map_err(witness_err)?;
+        pw.set_target(*t, F::from_canonical_u8(v)).map_err(witness_err)?;
     }
-    pw.set_target(targets.len, F::from_canonical_usize(len))
-        .map_err(witness_err)?;
+    pw.set_target(targets.len, F::from_canonical_usize(len)).map_err(witness_err)?;
     set_header_presence(pw, targets, presence)
 }
 

@@ -177,10 +177,7 @@ impl HeaderFieldsNative {
 /// [`crate::rlp`]; this twin is stricter.)
 pub fn decode_header_native(rlp: &[u8]) -> Result<HeaderFieldsNative, HeaderDecodeError> {
     if rlp.len() > MAX_HEADER_BYTES {
-        return Err(HeaderDecodeError::TooLong {
-            got: rlp.len(),
-            max: MAX_HEADER_BYTES,
-        });
+        return Err(HeaderDecodeError::TooLong { got: rlp.len(), max: MAX_HEADER_BYTES });
     }
     let mut buf = rlp;
     let header = Header::decode(&mut buf)?;
@@ -188,10 +185,7 @@ pub fn decode_header_native(rlp: &[u8]) -> Result<HeaderFieldsNative, HeaderDeco
         return Err(HeaderDecodeError::TrailingBytes { got: buf.len() });
     }
     if header.length() != rlp.len() {
-        return Err(HeaderDecodeError::NonCanonical {
-            got: header.length(),
-            expected: rlp.len(),
-        });
+        return Err(HeaderDecodeError::NonCanonical { got: header.length(), expected: rlp.len() });
     }
     if header.extra_data.len() > HEADER_EXTRA_DATA_MAX_BYTES {
         return Err(HeaderDecodeError::FieldTooLong {
@@ -201,14 +195,10 @@ pub fn decode_header_native(rlp: &[u8]) -> Result<HeaderFieldsNative, HeaderDeco
         });
     }
     if header.block_access_list_hash.is_some() {
-        return Err(HeaderDecodeError::UnsupportedField {
-            field: "block_access_list_hash",
-        });
+        return Err(HeaderDecodeError::UnsupportedField { field: "block_access_list_hash" });
     }
     if header.slot_number.is_some() {
-        return Err(HeaderDecodeError::UnsupportedField {
-            field: "slot_number",
-        });
+        return Err(HeaderDecodeError::UnsupportedField { field: "slot_number" });
     }
     let cancun = [
         header.blob_gas_used.is_some(),

@@ -54,19 +54,11 @@ fn fixtures() -> Option<&'static [Fixture]> {
                     serde_json::from_slice(&std::fs::read(&path).expect("read fixture"))
                         .expect("json");
                 let header: Header = serde_json::from_value(json.clone()).expect("header fields");
-                let hash: B256 = json["hash"]
-                    .as_str()
-                    .expect("hash")
-                    .parse()
-                    .expect("hash hex");
+                let hash: B256 = json["hash"].as_str().expect("hash").parse().expect("hash hex");
                 assert_eq!(header.hash_slow(), hash, "{}: hash", path.display());
                 let mut rlp = Vec::new();
                 header.encode(&mut rlp);
-                out.push(Fixture {
-                    number: header.number,
-                    header,
-                    rlp,
-                });
+                out.push(Fixture { number: header.number, header, rlp });
             }
             out.sort_by_key(|f| f.number);
             Some(out)
@@ -75,12 +67,7 @@ fn fixtures() -> Option<&'static [Fixture]> {
 }
 
 fn fixture(number: u64) -> Option<&'static Fixture> {
-    Some(
-        fixtures()?
-            .iter()
-            .find(|f| f.number == number)
-            .expect("fixture present"),
-    )
+    Some(fixtures()?.iter().find(|f| f.number == number).expect("fixture present"))
 }
 
 /// The caller's contract of `decode_header`, enforced the simple (costly) way for the tests:
@@ -114,13 +101,7 @@ fn outputs(t: &HeaderFieldsTargets) -> Vec<Target> {
     v.extend_from_slice(&t.transactions_root);
     v.extend_from_slice(&t.receipts_root);
     v.extend_from_slice(&t.logs_bloom);
-    for x in [
-        &t.difficulty,
-        &t.number,
-        &t.gas_limit,
-        &t.gas_used,
-        &t.timestamp,
-    ] {
+    for x in [&t.difficulty, &t.number, &t.gas_limit, &t.gas_used, &t.timestamp] {
         u(&mut v, x);
     }
     v.extend_from_slice(&t.mix_hash);
@@ -132,13 +113,8 @@ fn outputs(t: &HeaderFieldsTargets) -> Vec<Target> {
     v.extend_from_slice(&t.parent_beacon_block_root);
     v.extend_from_slice(&t.requests_hash);
     v.extend(
-        [
-            t.has_base_fee_per_gas,
-            t.has_withdrawals_root,
-            t.has_cancun_fields,
-            t.has_requests_hash,
-        ]
-        .map(|b| b.target),
+        [t.has_base_fee_per_gas, t.has_withdrawals_root, t.has_cancun_fields, t.has_requests_hash]
+            .map(|b| b.target),
     );
     v
 }
@@ -165,10 +141,7 @@ fn expected_outputs(h: &Header) -> Vec<u64> {
     bytes(&mut v, h.withdrawals_root.unwrap_or_default().as_slice());
     u(&mut v, U256::from(h.blob_gas_used.unwrap_or(0)));
     u(&mut v, U256::from(h.excess_blob_gas.unwrap_or(0)));
-    bytes(
-        &mut v,
-        h.parent_beacon_block_root.unwrap_or_default().as_slice(),
-    );
+    bytes(&mut v, h.parent_beacon_block_root.unwrap_or_default().as_slice());
     bytes(&mut v, h.requests_hash.unwrap_or_default().as_slice());
     v.extend(
         [
@@ -217,11 +190,7 @@ fn test_circuit() -> &'static TestCircuit {
 fn prove(data: &CircuitData<F, C, D>, pw: PartialWitness<F>) -> Result<Vec<u64>, String> {
     let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let proof = data.prove(pw).map_err(|e| format!("prove: {e}"))?;
-        let pis = proof
-            .public_inputs
-            .iter()
-            .map(|x| x.to_canonical_u64())
-            .collect::<Vec<_>>();
+        let pis = proof.public_inputs.iter().map(|x| x.to_canonical_u64()).collect::<Vec<_>>();
         data.verify(proof).map_err(|e| format!("verify: {e}"))?;
         Ok(pis)
     }));
@@ -232,10 +201,7 @@ fn prove(data: &CircuitData<F, C, D>, pw: PartialWitness<F>) -> Result<Vec<u64>,
 fn assert_rejected(res: Result<Vec<u64>, String>, what: &str) {
     match res {
         Ok(_) => panic!("{what} accepted"),
-        Err(e) => eprintln!(
-            "{what}: rejected ({})",
-            e.lines().next().unwrap_or_default()
-        ),
+        Err(e) => eprintln!("{what}: rejected ({})", e.lines().next().unwrap_or_default()),
     }
 }
 
@@ -268,22 +234,13 @@ fn offsets_match_real_headers() {
             f.header.parent_hash.as_slice()
         );
         assert_eq!(r[BENEFICIARY_OFFSET], 0x94);
-        assert_eq!(
-            &r[BENEFICIARY_OFFSET + 1..STATE_ROOT_OFFSET],
-            f.header.beneficiary.as_slice()
-        );
+        assert_eq!(&r[BENEFICIARY_OFFSET + 1..STATE_ROOT_OFFSET], f.header.beneficiary.as_slice());
         assert_eq!(
             &r[RECEIPTS_ROOT_OFFSET + 1..LOGS_BLOOM_OFFSET],
             f.header.receipts_root.as_slice()
         );
-        assert_eq!(
-            &r[LOGS_BLOOM_OFFSET..LOGS_BLOOM_OFFSET + 3],
-            &[0xb9, 0x01, 0x00]
-        );
-        assert_eq!(
-            &r[LOGS_BLOOM_OFFSET + 3..DIFFICULTY_OFFSET],
-            f.header.logs_bloom.as_slice()
-        );
+        assert_eq!(&r[LOGS_BLOOM_OFFSET..LOGS_BLOOM_OFFSET + 3], &[0xb9, 0x01, 0x00]);
+        assert_eq!(&r[LOGS_BLOOM_OFFSET + 3..DIFFICULTY_OFFSET], f.header.logs_bloom.as_slice());
     }
     let max = fixtures.iter().map(|f| f.rlp.len()).max().unwrap();
     eprintln!("{} fixtures, largest header {max} bytes", fixtures.len());
@@ -305,10 +262,7 @@ fn native_matches_alloy() {
         decode_header_native(&long),
         Err(HeaderDecodeError::TrailingBytes { got: 1 })
     ));
-    assert!(matches!(
-        decode_header_native(&f.rlp[..100]),
-        Err(HeaderDecodeError::Rlp(_))
-    ));
+    assert!(matches!(decode_header_native(&f.rlp[..100]), Err(HeaderDecodeError::Rlp(_))));
     assert!(matches!(
         decode_header_native(&[0u8; 700]),
         Err(HeaderDecodeError::TooLong { got: 700, .. })
@@ -361,23 +315,15 @@ fn circuit_decodes_all_fixtures() {
 fn rejects_flipped_prefix_bytes() {
     let Some(f) = fixture(12_965_000) else { return };
     let presence = decode_header_native(&f.rlp).unwrap().presence();
-    assert!(
-        prove_raw(&f.rlp, f.rlp.len(), presence).is_ok(),
-        "untampered"
-    );
+    assert!(prove_raw(&f.rlp, f.rlp.len(), presence).is_ok(), "untampered");
     let base_fee_len = f.header.base_fee_per_gas.unwrap().length();
     let mix_hash_prefix = f.rlp.len() - base_fee_len - 9 - 33;
     assert_eq!(f.rlp[mix_hash_prefix], 0xa0);
     // 0: list; 3: parent_hash; 69: beneficiary; 190: bloom length; 448: difficulty
     // (0xb8: long string); then the mix hash prefix.
-    for (i, v) in [
-        (0, 0xf8),
-        (3, 0xa1),
-        (69, 0x95),
-        (190, 0x02),
-        (448, 0xb8),
-        (mix_hash_prefix, 0xa1),
-    ] {
+    for (i, v) in
+        [(0, 0xf8), (3, 0xa1), (69, 0x95), (190, 0x02), (448, 0xb8), (mix_hash_prefix, 0xa1)]
+    {
         let mut bytes = f.rlp.clone();
         bytes[i] = v;
         assert_rejected(
@@ -408,41 +354,13 @@ fn rejects_wrong_presence_flags() {
         requests_hash: r,
     };
     let cases = [
-        (
-            london,
-            p(false, false, false, false),
-            "London without base fee",
-        ),
-        (
-            london,
-            p(true, true, false, false),
-            "London with withdrawals root",
-        ),
-        (
-            shanghai,
-            p(true, false, false, false),
-            "Shanghai without withdrawals root",
-        ),
-        (
-            shanghai,
-            p(true, true, true, false),
-            "Shanghai with Cancun fields",
-        ),
-        (
-            cancun,
-            p(true, true, false, false),
-            "Cancun without Cancun fields",
-        ),
-        (
-            cancun,
-            p(true, true, true, true),
-            "Cancun with requests hash",
-        ),
-        (
-            prague,
-            p(true, true, true, false),
-            "Prague without requests hash",
-        ),
+        (london, p(false, false, false, false), "London without base fee"),
+        (london, p(true, true, false, false), "London with withdrawals root"),
+        (shanghai, p(true, false, false, false), "Shanghai without withdrawals root"),
+        (shanghai, p(true, true, true, false), "Shanghai with Cancun fields"),
+        (cancun, p(true, true, false, false), "Cancun without Cancun fields"),
+        (cancun, p(true, true, true, true), "Cancun with requests hash"),
+        (prague, p(true, true, true, false), "Prague without requests hash"),
         (prague, p(true, true, false, true), "non-monotone flags"),
     ];
     for (f, presence, what) in cases {
@@ -461,10 +379,7 @@ fn rejects_wrong_len() {
     let payload = u16::from_be_bytes([bytes[1], bytes[2]]) + 1;
     bytes[1..3].copy_from_slice(&payload.to_be_bytes());
     bytes.push(0);
-    assert_rejected(
-        prove_raw(&bytes, bytes.len(), presence),
-        "trailing zero byte in the list",
-    );
+    assert_rejected(prove_raw(&bytes, bytes.len(), presence), "trailing zero byte in the list");
     // The list one byte shorter and the last byte dropped.
     let mut bytes = f.rlp.clone();
     let payload = u16::from_be_bytes([bytes[1], bytes[2]]) - 1;
@@ -494,14 +409,8 @@ fn rejects_wrong_claimed_value() {
         set_header_witness(&mut pw, &targets, &f.rlp).expect("witness");
         pw
     };
-    assert!(
-        prove(&data, witness(london)).is_ok(),
-        "claimed values of the same header"
-    );
-    assert_rejected(
-        prove(&data, witness(other)),
-        "claimed values of another header",
-    );
+    assert!(prove(&data, witness(london)).is_ok(), "claimed values of the same header");
+    assert_rejected(prove(&data, witness(other)), "claimed values of another header");
 }
 
 /// Headers re-encoded with fields at the edges of the RLP cases and the circuit's limits:

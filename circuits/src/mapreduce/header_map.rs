@@ -18,10 +18,12 @@ use plonky2::plonk::circuit_data::{CircuitConfig, CircuitData};
 use super::plan::{add_plan, set_plan, PlanTargets};
 use super::statement::{PartialAggregateTargets, StatementTargets};
 use super::{Cfg, Proof, D, F};
-use crate::header::{decode_header_native, set_header_presence, CircuitBuilderHeader, MAX_HEADER_BYTES};
+use crate::header::{
+    decode_header_native, set_header_presence, CircuitBuilderHeader, MAX_HEADER_BYTES,
+};
 use crate::keccak::CircuitBuilderKeccak;
 use crate::uint256::{CircuitBuilderU256, U256Target};
-use crate::vm::{ColumnTargets, CircuitBuilderVm, RowTargets};
+use crate::vm::{CircuitBuilderVm, ColumnTargets, RowTargets};
 
 /// 32 big-endian bytes → 8 big-endian u32 words (bytes must be range-checked).
 pub fn bytes_to_words(b: &mut CircuitBuilder<F, D>, bytes: &[Target; 32]) -> [Target; 8] {
@@ -104,11 +106,18 @@ pub fn wire_header_map() -> (CircuitBuilder<F, D>, HeaderMapTargets) {
     for l in &f.number.limbs[2..] {
         b.assert_zero(*l);
     }
-    let number = b.mul_const_add(F::from_canonical_u32(1 << 16), f.number.limbs[1], f.number.limbs[0]);
+    let number =
+        b.mul_const_add(F::from_canonical_u32(1 << 16), f.number.limbs[1], f.number.limbs[0]);
     let no_overflow = b._false();
     let aggregates: [PartialAggregateTargets; MAX_OUTPUTS] = core::array::from_fn(|j| {
         let a = &result.outputs[j].aggregate;
-        PartialAggregateTargets { count: a.count, sum: a.sum, sum_overflow: no_overflow, min: a.min, max: a.max }
+        PartialAggregateTargets {
+            count: a.count,
+            sum: a.sum,
+            sum_overflow: no_overflow,
+            min: a.min,
+            max: a.max,
+        }
     });
     let statement = StatementTargets {
         program_hash: plan.program_hash,

@@ -51,8 +51,12 @@ fn data_to_bytes(data: &CircuitData<F, Cfg, D>) -> Result<Vec<u8>> {
 }
 
 fn data_from_bytes(bytes: &[u8]) -> Result<CircuitData<F, Cfg, D>> {
-    CircuitData::from_bytes(bytes, &AnnalsGateSerializer, &AnnalsGeneratorSerializer::<Cfg, D>::default())
-        .map_err(|e| anyhow!("deserialize circuit data: {e:?}"))
+    CircuitData::from_bytes(
+        bytes,
+        &AnnalsGateSerializer,
+        &AnnalsGeneratorSerializer::<Cfg, D>::default(),
+    )
+    .map_err(|e| anyhow!("deserialize circuit data: {e:?}"))
 }
 
 impl CircuitSet {
@@ -73,7 +77,8 @@ impl CircuitSet {
     /// Serialization errors of plonky2.
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
         let mut out = Vec::new();
-        for d in [&self.leaf.data, &self.shape.wrap.data, &self.shape.reduce.data, &self.root.data] {
+        for d in [&self.leaf.data, &self.shape.wrap.data, &self.shape.reduce.data, &self.root.data]
+        {
             let bytes = data_to_bytes(d)?;
             out.write_usize(bytes.len()).map_err(|e| anyhow!("{e:?}"))?;
             out.extend_from_slice(&bytes);

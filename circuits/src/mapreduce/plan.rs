@@ -3,7 +3,9 @@
 //! program from the very bytes that `program_hash` (Poseidon) and `query_hash` (keccak256)
 //! commit to.
 
-use annals_query_lang::plan::{Program, MAX_CONSTANTS, MAX_OPS, MAX_OUTPUTS, PLAN_ENCODING_VERSION};
+use annals_query_lang::plan::{
+    Program, MAX_CONSTANTS, MAX_OPS, MAX_OUTPUTS, PLAN_ENCODING_VERSION,
+};
 use plonky2::field::types::Field;
 use plonky2::hash::hash_types::HashOutTarget;
 use plonky2::hash::poseidon::PoseidonHash;
@@ -48,7 +50,8 @@ pub fn add_plan(b: &mut CircuitBuilder<F, D>) -> PlanTargets {
     b.connect(program.n_constants, bytes[2]);
     let k256 = F::from_canonical_u32(256);
     for i in 0..MAX_CONSTANTS {
-        let word = &bytes[Program::CONSTANTS_OFFSET + 32 * i..Program::CONSTANTS_OFFSET + 32 * (i + 1)];
+        let word =
+            &bytes[Program::CONSTANTS_OFFSET + 32 * i..Program::CONSTANTS_OFFSET + 32 * (i + 1)];
         for l in 0..16 {
             let limb = b.mul_const_add(k256, word[30 - 2 * l], word[31 - 2 * l]);
             b.connect(program.constants[i].limbs[l], limb);
@@ -82,7 +85,11 @@ pub fn add_plan(b: &mut CircuitBuilder<F, D>) -> PlanTargets {
 ///
 /// # Errors
 /// A target set twice inconsistently (a bug).
-pub fn set_plan(pw: &mut PartialWitness<F>, t: &PlanTargets, program: &Program) -> anyhow::Result<()> {
+pub fn set_plan(
+    pw: &mut PartialWitness<F>,
+    t: &PlanTargets,
+    program: &Program,
+) -> anyhow::Result<()> {
     let enc = program.encode();
     for (x, v) in t.bytes.iter().zip(&enc) {
         pw.set_target(*x, F::from_canonical_u8(*v))?;

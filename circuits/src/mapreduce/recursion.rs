@@ -258,7 +258,8 @@ impl ShapeCircuits {
             }
         }
         let rows = w_rows.max(r_rows) + BUILD_RESERVE_ROWS;
-        let mut shape = Shape { gates, degree_bits: rows.next_power_of_two().trailing_zeros() as usize };
+        let mut shape =
+            Shape { gates, degree_bits: rows.next_power_of_two().trailing_zeros() as usize };
         for _ in 0..3 {
             let (wrap, _) = WrapCircuit::build(leaf_common, leaf_vd, Some(&shape));
             let (reduce, r_rows) =
@@ -287,7 +288,8 @@ impl ShapeCircuits {
         reduce: CircuitData<F, Cfg, D>,
     ) -> Result<Self> {
         ensure!(wrap.common == reduce.common, "cached wrap and reduce circuits differ in shape");
-        let shape = Shape { gates: wrap.common.gates.clone(), degree_bits: wrap.common.degree_bits() };
+        let shape =
+            Shape { gates: wrap.common.gates.clone(), degree_bits: wrap.common.degree_bits() };
         let (_, leaf_proof, _) = WrapCircuit::wire(&leaf.common, &leaf.verifier_only, Some(&shape));
         let (_, t, _) = ReduceCircuit::wire(&wrap.common, &wrap.verifier_only, Some(&shape));
         Ok(Self {
@@ -311,7 +313,10 @@ impl ShapeCircuits {
 ///
 /// # Errors
 /// When they differ.
-pub fn check_vd_self(proof: &ProofWithPublicInputs<F, Cfg, D>, vd: &VerifierOnlyCircuitData<Cfg, D>) -> Result<()> {
+pub fn check_vd_self(
+    proof: &ProofWithPublicInputs<F, Cfg, D>,
+    vd: &VerifierOnlyCircuitData<Cfg, D>,
+) -> Result<()> {
     let pis = &proof.public_inputs[STATEMENT_LEN..];
     let mut expect = vd.circuit_digest.elements.to_vec();
     for h in &vd.constants_sigmas_cap.0 {

@@ -121,7 +121,10 @@ fn wire_root(shape: &ShapeCircuits) -> (CircuitBuilder<F, D>, RootTargetsInner) 
         let plain = p.outputs[j].flag(Aggregate::None);
         let bad = b.mul(active, plain.target);
         b.assert_zero(bad);
-        let sum_like = b.add(p.outputs[j].flag(Aggregate::Sum).target, p.outputs[j].flag(Aggregate::Avg).target);
+        let sum_like = b.add(
+            p.outputs[j].flag(Aggregate::Sum).target,
+            p.outputs[j].flag(Aggregate::Avg).target,
+        );
         let bad = b.mul(sum_like, s.aggregates[j].sum_overflow.target);
         b.assert_zero(bad);
     }
@@ -167,7 +170,12 @@ impl RootCircuit {
     /// Builds the root for a shape.
     pub fn build(shape: &ShapeCircuits) -> Self {
         let (b, t) = wire_root(shape);
-        Self { data: b.build::<Cfg>(), child: t.child, child_is_leaf: t.child_is_leaf, plan: t.plan }
+        Self {
+            data: b.build::<Cfg>(),
+            child: t.child,
+            child_is_leaf: t.child_is_leaf,
+            plan: t.plan,
+        }
     }
 
     /// Pairs cached circuit data with freshly wired targets (see

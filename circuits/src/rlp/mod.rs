@@ -152,10 +152,7 @@ impl<F: RichField + Extendable<D>, const D: usize> CircuitBuilderRlp<F, D>
     }
 
     fn rlp_short_string_prefix(&mut self, prefix: Target, max_data_len: usize) -> RlpPrefixTargets {
-        assert!(
-            max_data_len <= RLP_MAX_SHORT_STRING_LEN,
-            "not a short string"
-        );
+        assert!(max_data_len <= RLP_MAX_SHORT_STRING_LEN, "not a short string");
         let prefix_bits = self.split_le(prefix, 8);
         let is_string = prefix_bits[7];
         let is_single_byte = self.not(is_string);
@@ -176,13 +173,7 @@ impl<F: RichField + Extendable<D>, const D: usize> CircuitBuilderRlp<F, D>
         let data_len = self.add(string_len, is_single_byte.target);
         let one = self.one();
         let item_len = self.add(string_len, one);
-        RlpPrefixTargets {
-            is_single_byte,
-            header_len,
-            data_len,
-            item_len,
-            align_bits,
-        }
+        RlpPrefixTargets { is_single_byte, header_len, data_len, item_len, align_bits }
     }
 
     fn rlp_short_string(
@@ -298,13 +289,7 @@ mod tests {
         let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let proof = data.prove(pw).ok()?;
             data.verify(proof.clone()).ok()?;
-            Some(
-                proof
-                    .public_inputs
-                    .iter()
-                    .map(|x| x.to_canonical_u64())
-                    .collect::<Vec<_>>(),
-            )
+            Some(proof.public_inputs.iter().map(|x| x.to_canonical_u64()).collect::<Vec<_>>())
         }));
         res.ok().flatten()
     }

@@ -240,7 +240,10 @@ fn leaf_rejects_flipped_header_byte() {
     rlp[100] ^= 1;
     // The decoded row and hash are consistent with the flipped bytes, but the hash no longer
     // links to the neighbours; a flipped prefix byte fails decoding outright.
-    let flipped_hash = set.leaf.prove(&program(), &rlp).map(|p| Statement::from_public_inputs(&p.public_inputs).last_hash);
+    let flipped_hash = set
+        .leaf
+        .prove(&program(), &rlp)
+        .map(|p| Statement::from_public_inputs(&p.public_inputs).last_hash);
     if let Ok(h) = flipped_hash {
         assert_ne!(h, fixture(17_000_001).unwrap().0.hash_slow());
         let run = run_17m().unwrap();
@@ -269,9 +272,8 @@ fn circuit_block_hash_equals_alloy_for_every_fixture_header() {
         eprintln!("note: no fixtures, skipping");
         return;
     };
-    let mut numbers: Vec<u64> = entries
-        .filter_map(|e| e.ok()?.path().file_stem()?.to_str()?.parse().ok())
-        .collect();
+    let mut numbers: Vec<u64> =
+        entries.filter_map(|e| e.ok()?.path().file_stem()?.to_str()?.parse().ok()).collect();
     numbers.sort();
     assert_eq!(numbers.len(), 37);
 
