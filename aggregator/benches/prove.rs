@@ -56,7 +56,9 @@ fn main() {
     }
     let mut out = String::from(
         "# Benchmarks\n\nMeasured by `cargo bench --profile dev -p annals-aggregator` on this 2-core, 24 GiB \
-         machine (standard recursion config, Goldilocks, Poseidon). Rows = gates before padding.\n\n\
+         machine (Goldilocks, Poseidon; leaf and root under plonky2's standard recursion config, wrap and \
+         reduce under `shape_config()`: 27 FRI queries + 19 grinding bits, also 100 conjectured bits). \
+         Rows = gates before padding.\n\n\
          | what | rows / size | time | notes |\n|---|---|---|---|\n",
     );
     for perms in [1, 8] {
@@ -104,9 +106,13 @@ fn main() {
     let w0 = set.shape.wrap.prove(&leaf).unwrap();
     let wrap_s = t.elapsed().as_secs_f64();
     let w1 = set.shape.wrap.prove(&set.leaf.prove(&q.program, &rlps[1]).unwrap()).unwrap();
+    // The mean of a few reduce proofs: one is too noisy to compare with the target.
+    const REDUCE_RUNS: u32 = 4;
     let t = Instant::now();
-    let _r = set.shape.reduce.prove(&w0, true, &w1, true).unwrap();
-    let reduce_s = t.elapsed().as_secs_f64();
+    for _ in 0..REDUCE_RUNS {
+        set.shape.reduce.prove(&w0, true, &w1, true).unwrap();
+    }
+    let reduce_s = t.elapsed().as_secs_f64() / f64::from(REDUCE_RUNS);
     writeln!(out, "| header map (keccak + RLP + plan VM), per header | 2^{} | {leaf_s:.1} s | target ≤ 15 s |", set.leaf.data.common.degree_bits()).unwrap();
     writeln!(
         out,
@@ -116,7 +122,7 @@ fn main() {
     .unwrap();
     writeln!(
         out,
-        "| reduce, 2-to-1 | 2^{} | {reduce_s:.1} s | target ≤ 3.5 s |",
+        "| reduce, 2-to-1 (mean of {REDUCE_RUNS}) | 2^{} | {reduce_s:.2} s | target ≤ 3.5 s |",
         set.shape.common.degree_bits()
     )
     .unwrap();

@@ -38,9 +38,29 @@ pub fn vd_len(common: &CommonCircuitData<F, D>) -> usize {
     4 + 4 * common.config.fri_config.num_cap_elements()
 }
 
+/// Query rounds of the shape circuits' FRI: one fewer than the standard recursion config.
+pub const SHAPE_FRI_QUERY_ROUNDS: usize = 27;
+/// Proof-of-work (grinding) bits of the shape circuits' FRI: three more than standard.
+pub const SHAPE_FRI_POW_BITS: u32 = 19;
+
+/// The circuit configuration of the wrap and reduce circuits: plonky2's
+/// `CircuitConfig::standard_recursion_config()` with one FRI query round traded for three
+/// grinding bits, keeping its conjectured security of `rate_bits · queries + pow_bits`
+/// = 3 · 27 + 19 = 100 bits.
+///
+/// Why: a reduce node verifies two shape proofs; under the standard config (28 queries) that
+/// takes 8,171 rows, just over 2^13, which doubled every reduce to 2^14 rows (5.0 s here).
+/// One query less is ~121 rows per verified proof, so the reduce fits 2^13 (7,929 rows).
+pub fn shape_config() -> CircuitConfig {
+    let mut config = CircuitConfig::standard_recursion_config();
+    config.fri_config.num_query_rounds = SHAPE_FRI_QUERY_ROUNDS;
+    config.fri_config.proof_of_work_bits = SHAPE_FRI_POW_BITS;
+    config
+}
+
 /// Rows kept free below the padded size for what `build` adds (public-input hashing and
-/// constant gates).
-const BUILD_RESERVE_ROWS: usize = 512;
+/// constant gates: under 150 rows for these circuits).
+const BUILD_RESERVE_ROWS: usize = 192;
 
 /// The gate set and size both shape circuits are padded to.
 #[derive(Clone, Debug)]
@@ -85,7 +105,7 @@ impl WrapCircuit {
         leaf_vd: &VerifierOnlyCircuitData<Cfg, D>,
         shape: Option<&Shape>,
     ) -> (CircuitBuilder<F, D>, ProofWithPublicInputsTarget<D>, usize) {
-        let mut b = CircuitBuilder::<F, D>::new(CircuitConfig::standard_recursion_config());
+        let mut b = CircuitBuilder::<F, D>::new(shape_config());
         let leaf_proof = b.add_virtual_proof_with_pis(leaf_common);
         let vd = b.constant_verifier_data(leaf_vd);
         b.verify_proof::<Cfg>(&leaf_proof, &vd, leaf_common);
@@ -158,7 +178,7 @@ impl ReduceCircuit {
         wrap_vd: &VerifierOnlyCircuitData<Cfg, D>,
         shape: Option<&Shape>,
     ) -> (CircuitBuilder<F, D>, (ChildTargets, ChildTargets, VerifierCircuitTarget), usize) {
-        let mut b = CircuitBuilder::<F, D>::new(CircuitConfig::standard_recursion_config());
+        let mut b = CircuitBuilder::<F, D>::new(shape_config());
         let child = |b: &mut CircuitBuilder<F, D>| ChildTargets {
             proof: b.add_virtual_proof_with_pis(inner_common),
             is_leaf: b.add_virtual_bool_target_safe(),
@@ -324,4 +344,28 @@ pub fn check_vd_self(
     }
     ensure!(pis == expect.as_slice(), "proof claims verifier data of another circuit");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shape config keeps the standard recursion config's conjectured security
+    /// (`rate_bits · num_query_rounds + proof_of_work_bits ≥ 100`) and differs from it only in
+    /// the FRI query/grinding trade.
+    #[test]
+    fn shape_config_keeps_100_conjectured_bits() {
+        let shape = shape_config();
+        let standard = CircuitConfig::standard_recursion_config();
+        let bits = |c: &CircuitConfig| {
+            c.fri_config.rate_bits * c.fri_config.num_query_rounds
+                + c.fri_config.proof_of_work_bits as usize
+        };
+        assert!(bits(&shape) >= 100, "{} bits", bits(&shape));
+        assert_eq!(bits(&shape), bits(&standard));
+        assert!(shape.fri_config.num_query_rounds < standard.fri_config.num_query_rounds);
+        assert_eq!(shape.security_bits, standard.security_bits);
+        assert_eq!(shape.num_wires, standard.num_wires);
+        assert_eq!(shape.fri_config.rate_bits, standard.fri_config.rate_bits);
+    }
 }
