@@ -110,14 +110,7 @@ pub fn wire_header_map() -> (CircuitBuilder<F, D>, HeaderMapTargets) {
         b.mul_const_add(F::from_canonical_u32(1 << 16), f.number.limbs[1], f.number.limbs[0]);
     let no_overflow = b._false();
     let aggregates: [PartialAggregateTargets; MAX_OUTPUTS] = core::array::from_fn(|j| {
-        let a = &result.outputs[j].aggregate;
-        PartialAggregateTargets {
-            count: a.count,
-            sum: a.sum,
-            sum_overflow: no_overflow,
-            min: a.min,
-            max: a.max,
-        }
+        PartialAggregateTargets::from_row(&result.outputs[j].aggregate, no_overflow)
     });
     let statement = StatementTargets {
         program_hash: plan.program_hash,

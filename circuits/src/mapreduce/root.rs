@@ -26,6 +26,7 @@ use plonky2::plonk::circuit_data::{CircuitConfig, CircuitData};
 use plonky2::plonk::proof::ProofWithPublicInputsTarget;
 
 use super::header_map::bytes_to_words;
+use super::merge::assert_no_sum_overflow;
 use super::plan::{add_plan, set_plan, PlanTargets};
 use super::recursion::ShapeCircuits;
 use super::statement::{words_to_b256, Statement, STATEMENT_LEN};
@@ -121,17 +122,10 @@ fn wire_root(shape: &ShapeCircuits) -> (CircuitBuilder<F, D>, RootTargetsInner) 
         let plain = p.outputs[j].flag(Aggregate::None);
         let bad = b.mul(active, plain.target);
         b.assert_zero(bad);
-        let sum_like = b.add(
-            p.outputs[j].flag(Aggregate::Sum).target,
-            p.outputs[j].flag(Aggregate::Avg).target,
-        );
-        let bad = b.mul(sum_like, s.aggregates[j].sum_overflow.target);
-        b.assert_zero(bad);
+        assert_no_sum_overflow(&mut b, &p.outputs[j], &s.aggregates[j]);
     }
-    let aggs: [AggregateTargets; MAX_OUTPUTS] = core::array::from_fn(|j| {
-        let a = &s.aggregates[j];
-        AggregateTargets { count: a.count, sum: a.sum, min: a.min, max: a.max }
-    });
+    let aggs: [AggregateTargets; MAX_OUTPUTS] =
+        core::array::from_fn(|j| s.aggregates[j].aggregate());
     let values = b.finalize_aggregates(p, &aggs);
 
     // abi.encode(Row[]) with one row: 0x20, 1, nullMask, v_0..v_{n-1}.
@@ -185,13 +179,9 @@ impl RootCircuit {
         Self { data, child: t.child, child_is_leaf: t.child_is_leaf, plan: t.plan }
     }
 
-    /// The root circuit digest as 0x-hex of its 4 field elements (big-endian u64s).
+    /// The root circuit digest as 0x-hex (see [`super::circuit_digest_hex`]).
     pub fn digest_hex(&self) -> String {
-        let mut s = String::from("0x");
-        for e in self.data.verifier_only.circuit_digest.elements {
-            s.push_str(&format!("{:016x}", e.to_canonical_u64()));
-        }
-        s
+        super::circuit_digest_hex(&self.data.verifier_only)
     }
 
     /// Proves the root over the top proof of the tree; returns the proof and the result rows
@@ -212,6 +202,21 @@ impl RootCircuit {
                 return Err(anyhow!("overflow: SUM of output {j} exceeds 2^256 - 1"));
             }
         }
+        self.prove_without_native_checks(child, child_is_leaf, program)
+    }
+
+    /// [`Self::prove`] without its native overflow check, so that the circuit alone decides:
+    /// for negative tests, which must see the circuit reject what the check would.
+    ///
+    /// # Errors
+    /// When the circuit is not satisfied or the plan is not an aggregate.
+    pub fn prove_without_native_checks(
+        &self,
+        child: &Proof,
+        child_is_leaf: bool,
+        program: &Program,
+    ) -> Result<(Proof, Vec<Vec<Option<U256>>>)> {
+        let s = Statement::from_public_inputs(&child.public_inputs);
         let aggs: [NativeAggregate; MAX_OUTPUTS] = core::array::from_fn(|j| {
             let a = &s.aggregates[j];
             NativeAggregate { count: a.count, sum: a.sum, min: a.min, max: a.max }

@@ -24,6 +24,7 @@ use plonky2::plonk::circuit_builder::CircuitBuilder;
 
 use super::{D, F};
 use crate::uint256::{limbs_to_u256, U256Target, U256_LIMBS};
+use crate::vm::AggregateTargets;
 
 /// Field elements per aggregate slot.
 pub const AGG_SLOT_LEN: usize = 2 + 3 * U256_LIMBS;
@@ -43,6 +44,18 @@ pub struct PartialAggregateTargets {
     pub min: U256Target,
     /// Maximum of counted values (0 when none).
     pub max: U256Target,
+}
+
+impl PartialAggregateTargets {
+    /// A one-block partial aggregate (no sum can have overflowed yet).
+    pub fn from_row(a: &AggregateTargets, no_overflow: BoolTarget) -> Self {
+        Self { count: a.count, sum: a.sum, sum_overflow: no_overflow, min: a.min, max: a.max }
+    }
+
+    /// The aggregate without the overflow bit (what the VM finalizes).
+    pub fn aggregate(&self) -> AggregateTargets {
+        AggregateTargets { count: self.count, sum: self.sum, min: self.min, max: self.max }
+    }
 }
 
 /// The statement targets of a map/reduce proof.

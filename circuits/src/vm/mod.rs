@@ -1,5 +1,5 @@
 //! The plan VM: runs a [`Program`] (query-lang's bytecode) on one `headers` row inside a circuit,
-//! and merges and finalizes the per-row partial aggregates (DESIGN.md §3, §4).
+//! and finalizes the merged partial aggregates into a result row (DESIGN.md §3, §4).
 //!
 //! The program is a *witness* ([`ProgramTargets`]), so one circuit serves every query; the
 //! circuits that use the VM bind it to the query by hashing [`program_field_elements`] (native
@@ -46,9 +46,9 @@
 //! Measured by the `vm_row_count` test (standard recursion config): 1,838 rows for
 //! [`eval_program`](CircuitBuilderVm::eval_program) (≈ 110 per step: 62 of range checks on the
 //! witnessed limbs, 17 of random access, the rest arithmetic), 164 for
-//! [`add_virtual_program`](CircuitBuilderVm::add_virtual_program), 154 for
-//! [`merge_aggregates`](CircuitBuilderVm::merge_aggregates), 232 for
-//! [`finalize_aggregates`](CircuitBuilderVm::finalize_aggregates).
+//! [`add_virtual_program`](CircuitBuilderVm::add_virtual_program), 232 for
+//! [`finalize_aggregates`](CircuitBuilderVm::finalize_aggregates). Merging two blocks' partial
+//! aggregates is the reduce circuit's ([`crate::mapreduce::merge`]); it needs no program.
 
 pub mod native;
 #[cfg(test)]
@@ -88,7 +88,8 @@ pub const CONST_BASE: usize = 24;
 /// n_outputs, 4 × (aggregate, reg)`.
 pub const PROGRAM_NUM_FIELD_ELEMENTS: usize =
     2 + MAX_CONSTANTS * U256_LIMBS + 1 + 3 * MAX_OPS + 3 + 2 * MAX_OUTPUTS;
-/// Largest count the merged aggregates may reach (counts are range-checked to 32 bits).
+/// Largest count a merged aggregate may reach ([`CircuitBuilderVm::finalize_aggregates`] needs
+/// counts `< 2^32`; block ranges of fewer than 2^32 blocks keep them there).
 pub const MAX_COUNT: u64 = u32::MAX as u64;
 
 const _: () = assert!(MAX_OPS <= REGISTER_FILE_SIZE);
@@ -284,25 +285,6 @@ pub trait CircuitBuilderVm<F: RichField + Extendable<D>, const D: usize> {
         row: &RowTargets,
         enabled: BoolTarget,
     ) -> RowResultTargets;
-    /// Merges two partial aggregates of one slot of kind `spec`: counts add (range-checked to
-    /// 32 bits), sums add (overflow unsatisfiable iff the slot is SUM or AVG), min/max compare.
-    ///
-    /// WARNING: the inputs must be canonical (limbs range-checked, counts `< 2^32`): true of
-    /// [`Self::eval_program`]'s and this function's outputs, but aggregates read back from a
-    /// child proof's public inputs must be range-checked by the caller.
-    fn merge_aggregate(
-        &mut self,
-        spec: &OutputSpecTargets,
-        left: &AggregateTargets,
-        right: &AggregateTargets,
-    ) -> AggregateTargets;
-    /// [`Self::merge_aggregate`] on every slot.
-    fn merge_aggregates(
-        &mut self,
-        program: &ProgramTargets,
-        left: &[AggregateTargets; MAX_OUTPUTS],
-        right: &[AggregateTargets; MAX_OUTPUTS],
-    ) -> [AggregateTargets; MAX_OUTPUTS];
     /// The result row of an aggregate program: per slot `(value, is_null)`, value 0 when NULL.
     ///
     /// COUNT/COUNT(*) → count (never NULL); SUM, MIN, MAX → sum, min, max, NULL when the count
@@ -426,34 +408,6 @@ impl<F: RichField + Extendable<D>, const D: usize> CircuitBuilderVm<F, D> for Ci
         });
         let registers = core::array::from_fn(|s| (regs[s].0, BoolTarget::new_unsafe(regs[s].1)));
         RowResultTargets { selected, outputs, registers }
-    }
-
-    fn merge_aggregate(
-        &mut self,
-        spec: &OutputSpecTargets,
-        left: &AggregateTargets,
-        right: &AggregateTargets,
-    ) -> AggregateTargets {
-        let count = self.add(left.count, right.count);
-        self.range_check(count, 32);
-        let (sum, carry) = self.add_u256(&left.sum, &right.sum);
-        let summing = self.add(spec.flag(Aggregate::Sum).target, spec.flag(Aggregate::Avg).target);
-        let bad = self.mul(summing, carry.target);
-        self.assert_zero(bad);
-        let left_smaller = self.lt_u256(&left.min, &right.min);
-        let min = self.select_u256(left_smaller, &left.min, &right.min);
-        let left_smaller = self.lt_u256(&left.max, &right.max);
-        let max = self.select_u256(left_smaller, &right.max, &left.max);
-        AggregateTargets { count, sum, min, max }
-    }
-
-    fn merge_aggregates(
-        &mut self,
-        program: &ProgramTargets,
-        left: &[AggregateTargets; MAX_OUTPUTS],
-        right: &[AggregateTargets; MAX_OUTPUTS],
-    ) -> [AggregateTargets; MAX_OUTPUTS] {
-        core::array::from_fn(|j| self.merge_aggregate(&program.outputs[j], &left[j], &right[j]))
     }
 
     fn finalize_aggregates(

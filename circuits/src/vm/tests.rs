@@ -2,6 +2,8 @@
 //! proofs, and negative tests that tamper with the witness.
 
 use super::*;
+use crate::mapreduce::merge::{assert_no_sum_overflow, merge_partial_aggregates};
+use crate::mapreduce::statement::PartialAggregateTargets;
 use crate::uint256::arith_tests::{prove_and_verify, values, Values, C, D, F};
 use crate::uint256::tamper;
 use alloy_primitives::B256;
@@ -299,14 +301,16 @@ fn vm_row_count() {
     let after_row = builder.num_gates();
     let result = builder.eval_program(&program, &row);
     let after_eval = builder.num_gates();
-    let aggs = result.outputs.map(|o| o.aggregate);
-    let merged = builder.merge_aggregates(&program, &aggs, &aggs);
+    let no = builder._false();
+    let aggs = result.outputs.map(|o| PartialAggregateTargets::from_row(&o.aggregate, no));
+    let merged: [_; MAX_OUTPUTS] =
+        core::array::from_fn(|j| merge_partial_aggregates(&mut builder, &aggs[j], &aggs[j]));
     let after_merge = builder.num_gates();
-    builder.finalize_aggregates(&program, &merged);
+    builder.finalize_aggregates(&program, &merged.map(|m| m.aggregate()));
     let after_finalize = builder.num_gates();
     println!(
         "rows: program {after_program}, row {}, eval_program ({MAX_OPS} steps) {}, \
-         merge_aggregates {}, finalize_aggregates {}",
+         merge_partial_aggregates {}, finalize_aggregates {}",
         after_row - after_program,
         after_eval - after_row,
         after_merge - after_eval,
@@ -599,12 +603,15 @@ fn wrong_division_witness_fails() {
 // ---------------------------------------------------------------------------------------------
 // Merge and finalize.
 
+/// The production composition of a reduce node and the root, without recursion:
+/// `merge_partial_aggregates` per slot, the root's `assert_no_sum_overflow`, then
+/// `finalize_aggregates`.
 struct ReduceCircuit {
     data: CircuitData<F, C, D>,
     program: ProgramTargets,
-    left: [AggregateTargets; MAX_OUTPUTS],
-    right: [AggregateTargets; MAX_OUTPUTS],
-    merged: [AggregateTargets; MAX_OUTPUTS],
+    left: [PartialAggregateTargets; MAX_OUTPUTS],
+    right: [PartialAggregateTargets; MAX_OUTPUTS],
+    merged: [PartialAggregateTargets; MAX_OUTPUTS],
     result: [(U256Target, BoolTarget); MAX_OUTPUTS],
 }
 
@@ -613,22 +620,27 @@ fn reduce_circuit() -> &'static ReduceCircuit {
     CIRCUIT.get_or_init(|| {
         let mut builder = CircuitBuilder::<F, D>::new(CircuitConfig::standard_recursion_config());
         let program = builder.add_virtual_program();
-        let virtual_agg = |b: &mut CircuitBuilder<F, D>| AggregateTargets {
+        let virtual_agg = |b: &mut CircuitBuilder<F, D>| PartialAggregateTargets {
             count: {
                 let t = b.add_virtual_target();
                 b.range_check(t, 32);
                 t
             },
             sum: b.add_virtual_u256(),
+            sum_overflow: b.add_virtual_bool_target_safe(),
             min: b.add_virtual_u256(),
             max: b.add_virtual_u256(),
         };
         let left = core::array::from_fn(|_| virtual_agg(&mut builder));
         let right = core::array::from_fn(|_| virtual_agg(&mut builder));
         let before = builder.num_gates();
-        let merged = builder.merge_aggregates(&program, &left, &right);
+        let merged: [_; MAX_OUTPUTS] =
+            core::array::from_fn(|j| merge_partial_aggregates(&mut builder, &left[j], &right[j]));
+        for (spec, m) in program.outputs.iter().zip(&merged) {
+            assert_no_sum_overflow(&mut builder, spec, m);
+        }
         let mid = builder.num_gates();
-        let result = builder.finalize_aggregates(&program, &merged);
+        let result = builder.finalize_aggregates(&program, &merged.map(|m| m.aggregate()));
         println!("rows: merge {}, finalize {}", mid - before, builder.num_gates() - mid);
         let data = builder.build::<C>();
         ReduceCircuit { data, program, left, right, merged, result }
@@ -644,8 +656,10 @@ fn reduce_witness(
     let mut pw = PartialWitness::new();
     set_program(&mut pw, &c.program, p).unwrap();
     for j in 0..MAX_OUTPUTS {
-        set_aggregate(&mut pw, &c.left[j], &l[j]);
-        set_aggregate(&mut pw, &c.right[j], &r[j]);
+        for (t, a) in [(&c.left[j], &l[j]), (&c.right[j], &r[j])] {
+            set_aggregate(&mut pw, &t.aggregate(), a);
+            pw.set_bool_target(t.sum_overflow, false).unwrap();
+        }
     }
     pw
 }
@@ -672,7 +686,11 @@ fn merge_and_finalize_match_native() {
             let result = finalize_native(&p, &merged).unwrap();
             let vals = values(&c.data, reduce_witness(c, &p, &l, &r));
             for j in 0..MAX_OUTPUTS {
-                assert_eq!(read_aggregate(&vals, &c.merged[j]), merged[j], "merged {j}");
+                assert_eq!(
+                    read_aggregate(&vals, &c.merged[j].aggregate()),
+                    merged[j],
+                    "merged {j}"
+                );
                 assert_eq!(read_opt(&vals, &c.result[j].0, c.result[j].1), result[j], "result {j}");
             }
         }

@@ -56,6 +56,9 @@ fn circuits() -> &'static CircuitSet {
                 set
             }
         };
+        // A row count, not a timing: a reduce verifying two shape proofs must stay within 2^13
+        // rows (the shape config's reason to exist; bench/results.md has the times).
+        assert_eq!(set.shape.common.degree_bits(), 13, "shape circuits outgrew 2^13 rows");
         eprintln!(
             "circuit set ready in {:.1}s: leaf 2^{}, shape 2^{}, root 2^{}",
             t.elapsed().as_secs_f64(),
@@ -253,6 +256,71 @@ fn leaf_rejects_flipped_header_byte() {
     let mut bad_prefix = fixture(17_000_001).unwrap().1;
     bad_prefix[3] ^= 0x01; // the parent_hash string prefix 0xa0
     assert!(rejects(|| set.leaf.prove(&program(), &bad_prefix)));
+}
+
+/// `SELECT <aggregate>(2^255) FROM headers WHERE number BETWEEN 16000000 AND 16000001`,
+/// compiled by hand: every row contributes 2^255, so the two rows' SUM is 2^256.
+fn constant_program(aggregates: &[Aggregate]) -> Program {
+    let outputs = aggregates
+        .iter()
+        .map(|&aggregate| Output {
+            aggregate,
+            reg: 0,
+            name: format!("{aggregate:?}"),
+            value_type: ValueType::Uint256,
+        })
+        .collect();
+    Program {
+        table: Table::Headers,
+        constants: vec![U256::from(1u8) << 255],
+        ops: vec![Op { opcode: Opcode::Const, a: 0, b: 0 }],
+        filter: None,
+        outputs,
+    }
+}
+
+/// A SUM that exceeds 2^256 - 1 across two leaves: the reduce records the carry, and the root
+/// circuit itself (without the prover's native pre-check) refuses it for SUM and AVG, while
+/// COUNT and MAX over the same values still prove and equal the native result.
+#[test]
+fn sum_overflow_across_leaves_is_rejected_by_the_root_circuit() {
+    let (Some((ha, a)), Some((hb, b))) = (fixture(16_000_000), fixture(16_000_001)) else {
+        return;
+    };
+    let set = circuits();
+    for (aggregates, must_prove) in [
+        (&[Aggregate::Sum][..], false),
+        (&[Aggregate::CountStar, Aggregate::Avg][..], false),
+        (&[Aggregate::CountStar, Aggregate::Max][..], true),
+    ] {
+        let program = constant_program(aggregates);
+        let (la, lb) = (leaf(set, &program, &a), leaf(set, &program, &b));
+        let r = set.shape.reduce.prove(&la, true, &lb, true).unwrap();
+        let s = Statement::from_public_inputs(&r.public_inputs);
+        assert!(s.aggregates[aggregates.len() - 1].sum_overflow);
+        // The native twin agrees that SUM/AVG overflow and the others do not.
+        let mut acc = [NativeAggregate::EMPTY; MAX_OUTPUTS];
+        let mut native_ok = true;
+        for h in [&ha, &hb] {
+            let r = eval_program_native(&program, &header_row(h, h.hash_slow())).unwrap();
+            let this = core::array::from_fn(|j| r.outputs[j].aggregate);
+            match merge_native(&program, &acc, &this) {
+                Ok(m) => acc = m,
+                Err(_) => native_ok = false,
+            }
+        }
+        assert_eq!(native_ok, must_prove, "{aggregates:?}");
+        assert!(set.root.prove(&r, false, &program).is_ok() == must_prove);
+        let unchecked = || set.root.prove_without_native_checks(&r, false, &program);
+        if must_prove {
+            let (root, rows) = unchecked().unwrap();
+            set.root.data.verify(root).unwrap();
+            assert_eq!(rows, vec![native_result(&program, &[ha.clone(), hb.clone()])]);
+            assert_eq!(rows[0][1], Some(U256::from(1u8) << 255));
+        } else {
+            assert!(rejects(unchecked), "{aggregates:?}");
+        }
+    }
 }
 
 /// Differential: the in-circuit keccak256 over the header bytes (capacity
