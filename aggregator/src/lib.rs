@@ -12,4 +12,4 @@ pub mod prover;
 
 pub use envelope::{ProofEnvelope, VerifiedStatement};
 pub use error::{AggregatorError, Result};
-pub use prover::{ProgressEvent, Prover};
+pub use prover::{verify_file, ProgressEvent, Prover};

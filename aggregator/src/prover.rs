@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use alloy_primitives::{hex, U256};
 use annals_circuits::mapreduce::root::RootStatement;
-use annals_circuits::mapreduce::{CircuitSet, Proof};
+use annals_circuits::mapreduce::{circuit_digest_hex, CircuitSet, Proof, RootVerifier};
 use annals_query_lang::plan::{encode_result_rows, Program};
 use rayon::prelude::*;
 
@@ -225,33 +225,38 @@ impl Prover {
     /// # Errors
     /// [`AggregatorError::Verification`] naming what does not match.
     pub fn verify(&self, env: &ProofEnvelope) -> Result<VerifiedStatement> {
-        verify_with(&self.circuits.root, env)
+        verify_with(&self.circuits.root.data.verifier_data(), env)
     }
 }
 
-/// Verifies `env` with a root circuit (see [`Prover::verify`]).
+/// Verifies a proof file with only the root verifying key from the cache in `cache_dir`
+/// (milliseconds once the cache holds it; see [`cache::load_root_verifier`]).
+///
+/// # Errors
+/// As [`Prover::verify`], and cache errors.
+pub fn verify_file(cache_dir: &Path, env: &ProofEnvelope) -> Result<VerifiedStatement> {
+    verify_with(&cache::load_root_verifier(cache_dir)?, env)
+}
+
+/// Verifies `env` with the root circuit's verifying key (see [`Prover::verify`]).
 ///
 /// # Errors
 /// As [`Prover::verify`].
-pub fn verify_with(
-    root: &annals_circuits::mapreduce::root::RootCircuit,
-    env: &ProofEnvelope,
-) -> Result<VerifiedStatement> {
-    if env.root_circuit_digest != root.digest_hex() {
+pub fn verify_with(root: &RootVerifier, env: &ProofEnvelope) -> Result<VerifiedStatement> {
+    let digest = circuit_digest_hex(&root.verifier_only);
+    if env.root_circuit_digest != digest {
         return Err(AggregatorError::Verification(format!(
-            "proof is for root circuit {}, this build has {}",
+            "proof is for root circuit {}, this build has {digest}",
             env.root_circuit_digest,
-            root.digest_hex()
         )));
     }
     let plan = env.plan_bytes()?;
     let program =
         Program::decode(&plan).map_err(|e| AggregatorError::Malformed(format!("plan: {e}")))?;
     let rows = env.check_hashes(&program)?;
-    let proof = Proof::from_bytes(env.proof_bytes()?, &root.data.common)
+    let proof = Proof::from_bytes(env.proof_bytes()?, &root.common)
         .map_err(|e| AggregatorError::Malformed(format!("proof: {e}")))?;
-    root.data
-        .verify(proof.clone())
+    root.verify(proof.clone())
         .map_err(|e| AggregatorError::Verification(format!("root proof: {e}")))?;
     let s = RootStatement::from_public_inputs(&proof.public_inputs);
     let claimed = (env.query_hash, env.from_block, env.to_block, env.anchor_hash, env.result_hash);

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use alloy_primitives::U256;
 use annals_aggregator::prover::ProvenQuery;
-use annals_aggregator::{ProgressEvent, ProofEnvelope, Prover};
+use annals_aggregator::{verify_file, ProgressEvent, ProofEnvelope, Prover};
 use annals_indexer::{ChainSpec, HeaderProvider, IndexOptions, Store};
 use annals_query_lang::columns::header_row;
 use annals_query_lang::{compile, CompiledQuery, ResultTable};
@@ -72,11 +72,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Verify { file } => {
             let env = ProofEnvelope::load(&file)?;
             let cache = cli.cache_dir.clone();
-            let verified = tokio::task::spawn_blocking(move || -> Result<_> {
-                let prover = Prover::load_or_build(&cache)?;
-                Ok(prover.verify(&env)?)
-            })
-            .await??;
+            let verified = tokio::task::spawn_blocking(move || verify_file(&cache, &env)).await??;
             println!("proof verified: {}", file.display());
             println!("  query_hash  {}", verified.query_hash);
             println!("  range       {}..={}", verified.from_block, verified.to_block);
@@ -177,10 +173,7 @@ pub async fn finish_proof(proven: &ProvenQuery, out: &Path, cache_dir: &Path) ->
     let env = ProofEnvelope::load(out)?;
     let cache_dir = cache_dir.to_owned();
     let t = Instant::now();
-    let verified = tokio::task::spawn_blocking(move || -> Result<_> {
-        Ok(Prover::load_or_build(&cache_dir)?.verify(&env)?)
-    })
-    .await??;
+    let verified = tokio::task::spawn_blocking(move || verify_file(&cache_dir, &env)).await??;
     let size = std::fs::metadata(out)?.len();
     let proof_bytes = proven.envelope.proof.len().saturating_sub(2) / 2;
     println!(

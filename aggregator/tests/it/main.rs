@@ -8,8 +8,10 @@ use std::sync::OnceLock;
 use alloy_consensus::Header;
 use alloy_primitives::{hex, B256};
 use alloy_rlp::Encodable;
-use annals_aggregator::cache::{entry_path, load_or_build, read_entry};
-use annals_aggregator::{ProofEnvelope, Prover};
+use annals_aggregator::cache::{
+    entry_path, load_root_verifier, read_entry, read_verifier_entry, verifier_entry_path,
+};
+use annals_aggregator::{verify_file, ProofEnvelope, Prover};
 use annals_query_lang::columns::header_row;
 use annals_query_lang::compile;
 
@@ -71,9 +73,25 @@ fn cache_round_trips_and_rejects_corruption() {
     // A truncated entry too.
     std::fs::write(&copy, &bytes[..10]).unwrap();
     assert!(read_entry(&copy).is_err());
-    // A directory with only a corrupt entry makes load_or_build rebuild is covered by the
-    // same read path; do not rebuild here (tens of seconds).
-    let _ = load_or_build;
+
+    // The small root-verifier entry: written beside the full one, same key, same checks, and
+    // a full entry is not mistaken for it.
+    let vpath = verifier_entry_path(&cache_dir());
+    let verifier = load_root_verifier(&cache_dir()).expect("root verifier loads");
+    assert!(vpath.exists());
+    assert_eq!(
+        verifier.verifier_only.circuit_digest,
+        prover().circuits().root.data.verifier_only.circuit_digest
+    );
+    assert_eq!(verifier.common, prover().circuits().root.data.common);
+    let mut vbytes = std::fs::read(&vpath).unwrap();
+    let last = vbytes.len() - 1;
+    vbytes[last] ^= 1;
+    let vcopy = tmp.path().join(vpath.file_name().unwrap());
+    std::fs::write(&vcopy, &vbytes).unwrap();
+    let err = read_verifier_entry(&vcopy).expect_err("corrupt verifier rejected").to_string();
+    assert!(err.contains("content hash mismatch"), "{err}");
+    assert!(read_verifier_entry(&path).is_err(), "full entry read as a verifier entry");
 }
 
 #[test]
@@ -100,6 +118,9 @@ fn proof_file_round_trips_and_verifies_on_mainnet_headers() {
     assert_eq!(back, env);
     let v = p.verify(&back).expect("verifies");
     assert_eq!(v.rows, expected);
+    // The same with only the cached root verifying key (what `annals verify` does).
+    let v2 = verify_file(&cache_dir(), &back).expect("verifies from the verifier entry");
+    assert_eq!(v2.rows, expected);
     assert_eq!((v.from_block, v.to_block), (17_000_000, 17_000_002));
 
     // Tampering with any part of the file is rejected.

@@ -27,7 +27,8 @@ pub mod plan;
 pub mod root;
 
 use anyhow::{anyhow, Result};
-use plonky2::plonk::circuit_data::CircuitData;
+use plonky2::field::types::PrimeField64;
+use plonky2::plonk::circuit_data::{CircuitData, VerifierCircuitData, VerifierOnlyCircuitData};
 use plonky2::util::serialization::{Buffer, IoResult, Read, Write};
 
 use crate::serialization::{AnnalsGateSerializer, AnnalsGeneratorSerializer};
@@ -57,6 +58,37 @@ fn data_from_bytes(bytes: &[u8]) -> Result<CircuitData<F, Cfg, D>> {
         &AnnalsGeneratorSerializer::<Cfg, D>::default(),
     )
     .map_err(|e| anyhow!("deserialize circuit data: {e:?}"))
+}
+
+/// The verifying key of the root circuit alone (common data + constants/sigmas cap + circuit
+/// digest, ~2 kB serialized): all `annals verify` needs.
+pub type RootVerifier = VerifierCircuitData<F, Cfg, D>;
+
+/// Serializes a [`RootVerifier`] (plonky2's `VerifierCircuitData::to_bytes` with Annals' gates).
+///
+/// # Errors
+/// Serialization errors of plonky2.
+pub fn root_verifier_to_bytes(v: &RootVerifier) -> Result<Vec<u8>> {
+    v.to_bytes(&AnnalsGateSerializer).map_err(|e| anyhow!("serialize verifier data: {e:?}"))
+}
+
+/// Inverse of [`root_verifier_to_bytes`].
+///
+/// # Errors
+/// Malformed bytes.
+pub fn root_verifier_from_bytes(bytes: Vec<u8>) -> Result<RootVerifier> {
+    RootVerifier::from_bytes(bytes, &AnnalsGateSerializer)
+        .map_err(|e| anyhow!("deserialize verifier data: {e:?}"))
+}
+
+/// A circuit digest as 0x-hex of its 4 field elements (each a big-endian u64, 64 hex digits
+/// in all): how proof files name the circuit that proved them.
+pub fn circuit_digest_hex(vd: &VerifierOnlyCircuitData<Cfg, D>) -> String {
+    let mut s = String::from("0x");
+    for e in vd.circuit_digest.elements {
+        s.push_str(&format!("{:016x}", e.to_canonical_u64()));
+    }
+    s
 }
 
 impl CircuitSet {
