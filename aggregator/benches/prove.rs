@@ -4,7 +4,14 @@
 //!
 //! Measured: rows and proving time of keccak-f at 1 and 8 permutations, header-map rows and
 //! time per header, wrap and 2-to-1 reduce time, root time and proof size, peak memory, and
-//! end to end for 16 anvil headers (index + prove + verify).
+//! end to end for 16 anvil headers (index + prove + verify); keccak-f permutations per second in
+//! the STARK table and its recursive verification, and with `--features p3-compare` the same for
+//! Plonky3's `p3-keccak-air` ([`p3`]).
+
+// In a subdirectory, not `benches/p3.rs`, which cargo would take for a bench target of its own.
+#[cfg(feature = "p3-compare")]
+#[path = "prove/p3.rs"]
+mod p3;
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -50,6 +57,65 @@ fn keccak_bench(perms: usize) -> (usize, f64) {
     (rows, s)
 }
 
+/// keccak-f permutations proven in the STARK table (trace generation + starky proof, 100
+/// conjectured bits), then the recursive verification of the last proof inside plonky2.
+fn keccak_stark_bench(out: &mut String) {
+    use annals_circuits::keccak_stark::{
+        degree_bits, prove_permutations, verify_permutations, PermutationVerifierCircuit,
+    };
+    // Deterministic pseudo-random states (splitmix64): the prover's cost does not depend on
+    // the values, only on the count.
+    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut next = move || {
+        seed = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = seed;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    let mut last = None;
+    for perms in [256usize, 1024] {
+        let inputs: Vec<[u64; 25]> = (0..perms).map(|_| core::array::from_fn(|_| next())).collect();
+        let t = Instant::now();
+        let proof = prove_permutations(&inputs).unwrap();
+        let s = t.elapsed().as_secs_f64();
+        verify_permutations(proof.clone()).unwrap();
+        writeln!(
+            out,
+            "| keccak-f STARK table, {perms} permutations | 2^{} rows × 2,426 columns | {s:.1} s prove ({:.1} perm/s) | target ≥ 22 perm/s (3× under p3-keccak-air's 65–70/s) |",
+            degree_bits(perms),
+            perms as f64 / s
+        )
+        .unwrap();
+        #[cfg(feature = "p3-compare")]
+        {
+            let s = p3::prove_seconds(&inputs);
+            writeln!(
+                out,
+                "| p3-keccak-air 0.8 (Goldilocks, Poseidon2), {perms} permutations | same 100 bits: blowup 2, 84 queries, 16 grinding bits | {s:.1} s prove ({:.1} perm/s) | reference |",
+                perms as f64 / s
+            )
+            .unwrap();
+        }
+        last = Some((perms, proof));
+    }
+    let (perms, proof) = last.unwrap();
+    let t = Instant::now();
+    let circuit = PermutationVerifierCircuit::build(degree_bits(perms));
+    let build_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let outer = circuit.prove(&proof).unwrap();
+    let s = t.elapsed().as_secs_f64();
+    circuit.data.verify(outer).unwrap();
+    writeln!(
+        out,
+        "| recursive verification of the {perms}-permutation table proof in plonky2 | {} rows (2^{}) | {s:.1} s prove | build {build_s:.1} s |",
+        circuit.rows,
+        circuit.data.common.degree_bits()
+    )
+    .unwrap();
+}
+
 fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         return;
@@ -61,6 +127,12 @@ fn main() {
          Rows = gates before padding.\n\n\
          | what | rows / size | time | notes |\n|---|---|---|---|\n",
     );
+    if std::env::var_os("ANNALS_BENCH_KECCAK_STARK_ONLY").is_some() {
+        // Quick iteration on the table alone: print, do not overwrite results.md.
+        keccak_stark_bench(&mut out);
+        print!("{out}");
+        return;
+    }
     for perms in [1, 8] {
         let (rows, s) = keccak_bench(perms);
         writeln!(
@@ -70,6 +142,8 @@ fn main() {
         )
         .unwrap();
     }
+
+    keccak_stark_bench(&mut out);
 
     let cache = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("annals-circuit-cache");
     let t = Instant::now();

@@ -6,6 +6,7 @@
 
 pub mod header;
 pub mod keccak;
+pub mod keccak_stark;
 pub mod mapreduce;
 pub mod rlp;
 pub mod serialization;
