@@ -97,16 +97,30 @@ pub fn keccak256_pad(input: &[u8]) -> Vec<u8> {
 
 /// Ethereum keccak256 of `input` (32-byte digest), a sponge over [`keccak_f_native`].
 pub fn keccak256_native(input: &[u8]) -> [u8; 32] {
-    let mut state = [0u64; 25];
-    for block in keccak256_pad(input).chunks(KECCAK256_RATE_BYTES) {
-        for (i, lane_bytes) in block.chunks(8).enumerate() {
-            state[i] ^= u64::from_le_bytes(lane_bytes.try_into().expect("8 bytes"));
-        }
-        keccak_f_native(&mut state);
-    }
+    let mut state = *keccak256_permutation_inputs(input).last().expect("at least one block");
+    keccak_f_native(&mut state);
     let mut out = [0u8; 32];
     for i in 0..4 {
         out[8 * i..8 * i + 8].copy_from_slice(&state[i].to_le_bytes());
+    }
+    out
+}
+
+/// The keccak-f inputs of the keccak256 sponge over `input`, in order: one state (lanes
+/// `x + 5y`) per 136-byte block of the padded input (FIPS 202 §4 sponge; [`keccak256_pad`]),
+/// each the previous permutation's output with the block xored into lanes 0..17;
+/// `⌊len / 136⌋ + 1` states. The digest is the first 4 lanes of keccak-f of the last one.
+pub fn keccak256_permutation_inputs(input: &[u8]) -> Vec<[u64; 25]> {
+    let mut state = [0u64; 25];
+    let mut out = Vec::new();
+    for block in keccak256_pad(input).chunks(KECCAK256_RATE_BYTES) {
+        if !out.is_empty() {
+            keccak_f_native(&mut state);
+        }
+        for (lane, bytes) in state.iter_mut().zip(block.chunks(8)) {
+            *lane ^= u64::from_le_bytes(bytes.try_into().expect("8-byte lane"));
+        }
+        out.push(state);
     }
     out
 }

@@ -5,7 +5,8 @@
 //! Status: the permutation table, its native proofs and their verification inside plonky2
 //! ([`PermutationVerifierCircuit`], starky's recursive verifier). The sponge table and the
 //! lookup that links plonky2 circuits' (input, output) pairs to this table are not built yet;
-//! nothing in the query proving path uses this table.
+//! nothing in the query proving path uses this table. The lookup argument they will use, with
+//! its transcript order and soundness count, is written down in `circuits/docs/keccak-lookup.md`.
 //!
 //! # Constraints (each row: round `i`, input state `A` as limbs)
 //! With `xor2(a, b) = a + b − 2ab` and
