@@ -1,5 +1,5 @@
 //! Proving benchmarks (a bench binary, not a timed test): writes a markdown table to
-//! `bench/results.md`. Run with `cargo bench --profile dev -p annals-aggregator`; it does nothing unless
+//! `bench/results.md`. Run with `cargo bench -p annals-aggregator --features p3-compare`; it does nothing unless
 //! invoked with `--bench` (nextest lists bench targets during test runs).
 //!
 //! Measured: rows and proving time of keccak-f at 1 and 8 permutations, header-map rows and
@@ -122,7 +122,7 @@ fn main() {
         return;
     }
     let mut out = String::from(
-        "# Benchmarks\n\nMeasured by `cargo bench --profile dev -p annals-aggregator` on this 2-core, 24 GiB \
+        "# Benchmarks\n\nMeasured by `cargo bench -p annals-aggregator --features p3-compare` (release profile) on this 2-core, 24 GiB \
          machine (Goldilocks, Poseidon; leaf and root under plonky2's standard recursion config, wrap and \
          reduce under `shape_config()`: 27 FRI queries + 19 grinding bits, also 100 conjectured bits). \
          Rows = gates before padding.\n\n\
