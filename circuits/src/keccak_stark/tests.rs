@@ -121,6 +121,55 @@ fn mainnet_header_hashes_from_the_table() {
     check_digests_from_table(&rlps);
 }
 
+/// keccak256 of every receipt of the five mainnet receipt fixtures (EIP-2718 encodings, up
+/// to several kB each; legacy with post-state root, legacy with status, types 1, 2 and 3)
+/// from the table. The encodings are first checked to rebuild each header's `receipts_root`
+/// (alloy's ordered trie), so they are the real receipts. Traces are generated in batches of
+/// at most 512 permutations to bound memory.
+#[test]
+fn mainnet_receipt_hashes_from_the_table() {
+    use alloy::eips::eip2718::Encodable2718;
+    use alloy::rpc::types::TransactionReceipt;
+    let root =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/mainnet");
+    let Ok(entries) = std::fs::read_dir(root.join("receipts")) else {
+        eprintln!("note: no receipt fixtures under {}, skipping", root.display());
+        return;
+    };
+    let (mut blocks, mut batch, mut perms) = (0, Vec::new(), 0);
+    for e in entries {
+        let path = e.unwrap().path();
+        let receipts: Vec<TransactionReceipt> =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        let envelopes: Vec<_> =
+            receipts.into_iter().map(|r| r.into_primitives_receipt().inner).collect();
+        let header: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(root.join("headers").join(path.file_name().unwrap())).unwrap(),
+        )
+        .unwrap();
+        let receipts_root: alloy_primitives::B256 =
+            header["receiptsRoot"].as_str().unwrap().parse().unwrap();
+        assert_eq!(
+            alloy_consensus::proofs::calculate_receipt_root(&envelopes),
+            receipts_root,
+            "{}",
+            path.display()
+        );
+        for envelope in &envelopes {
+            let encoded = envelope.encoded_2718();
+            perms += encoded.len() / KECCAK256_RATE_BYTES + 1;
+            batch.push(encoded);
+            if perms >= 512 {
+                check_digests_from_table(&std::mem::take(&mut batch));
+                perms = 0;
+            }
+        }
+        blocks += 1;
+    }
+    check_digests_from_table(&batch);
+    assert_eq!(blocks, 5);
+}
+
 #[test]
 fn constraints_have_degree_3() {
     test_stark_low_degree::<F, S, D>(S::new()).unwrap();
