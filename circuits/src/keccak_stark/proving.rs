@@ -3,7 +3,7 @@
 //! that *some* trace of honest permutations exists; these entry points are what the benchmark
 //! measures and what the aggregation circuit will build on.
 
-use anyhow::{ensure, Result};
+use anyhow::{anyhow, ensure, Result};
 use plonky2::iop::witness::PartialWitness;
 use plonky2::plonk::circuit_builder::CircuitBuilder;
 use plonky2::plonk::circuit_data::{CircuitConfig, CircuitData};
@@ -91,8 +91,10 @@ impl PermutationVerifierCircuit {
     /// Proves that `proof` verifies.
     ///
     /// # Errors
-    /// `proof` is for another number of rows, or it does not verify (the circuit's witness is
-    /// unsatisfiable, so plonky2's prover fails).
+    /// `proof` is for another number of rows, or it does not verify: the circuit's witness is
+    /// then unsatisfiable and plonky2's witness generation fails, by an error or by a panic
+    /// of one of its generators (e.g. the grinding check's bit split), which is caught here and
+    /// returned as an error.
     pub fn prove(&self, proof: &PermutationProof) -> Result<Proof> {
         let bits = proof.proof.recover_degree_bits(&stark_config());
         ensure!(
@@ -102,6 +104,7 @@ impl PermutationVerifierCircuit {
         );
         let mut pw = PartialWitness::new();
         set_stark_proof_with_pis_target(&mut pw, &self.proof, proof, self.degree_bits, self.zero)?;
-        self.data.prove(pw)
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.data.prove(pw)))
+            .map_err(|_| anyhow!("the table proof does not verify: witness generation panicked"))?
     }
 }
