@@ -2,10 +2,8 @@ use alloy_primitives::keccak256;
 use plonky2::plonk::config::{GenericConfig, PoseidonGoldilocksConfig};
 use plonky2::util::timing::TimingTree;
 use rand::{Rng, SeedableRng};
-use starky::config::StarkConfig;
 use starky::prover::prove;
 use starky::stark_testing::{test_stark_circuit_constraints, test_stark_low_degree};
-use starky::verifier::verify_stark_proof;
 
 use super::*;
 use crate::keccak::native::{
@@ -26,10 +24,16 @@ fn random_states(n: usize, seed: u64) -> Vec<[u64; NUM_LANES]> {
 /// starky's debug-only constraint check is off (workspace profile), so a bad trace reaches the
 /// verifier; a panic is a test failure, not a rejection.
 fn rejects(trace: Vec<PolynomialValues<F>>) -> bool {
-    let config = StarkConfig::standard_fast_config();
-    match prove::<F, C, S, D>(S::new(), &config, trace, &[], None, &mut TimingTree::default()) {
+    match prove::<F, C, S, D>(
+        S::new(),
+        &stark_config(),
+        trace,
+        &[],
+        None,
+        &mut TimingTree::default(),
+    ) {
         Err(_) => true,
-        Ok(proof) => verify_stark_proof(S::new(), proof, &config, None).is_err(),
+        Ok(proof) => verify_permutations(proof).is_err(),
     }
 }
 
@@ -50,8 +54,8 @@ fn trace_matches_native_and_proves() {
     assert!(!rejects(trace));
 }
 
-/// Checks every message's keccak256 against the table: the table (one trace for all
-/// messages) proves each message's permutations, each next input is the previous output xored
+/// Checks every message's keccak256 against the table: one trace holds every message's
+/// permutations, each next input is the previous output xored
 /// with the next block (read from the trace, not recomputed), and the first 32 bytes of the
 /// last output are alloy's keccak256. Returns the trace.
 fn check_digests_from_table(messages: &[Vec<u8>]) -> Vec<PolynomialValues<F>> {
