@@ -123,9 +123,8 @@ fn main() {
     }
     let mut out = String::from(
         "# Benchmarks\n\nMeasured by `cargo bench -p annals-aggregator --features p3-compare` (release profile) on this 2-core, 24 GiB \
-         machine (Goldilocks, Poseidon; leaf and root under plonky2's standard recursion config, wrap and \
-         reduce under `shape_config()`: 27 FRI queries + 19 grinding bits, also 100 conjectured bits). \
-         Rows = gates before padding.\n\n\
+         machine (Goldilocks, Poseidon; every plonky2 circuit under plonky2's standard recursion config: \
+         rate 1/8, 28 FRI queries, 16 grinding bits, 100 conjectured bits). Rows = gates before padding.\n\n\
          | what | rows / size | time | notes |\n|---|---|---|---|\n",
     );
     if std::env::var_os("ANNALS_BENCH_KECCAK_STARK_ONLY").is_some() {

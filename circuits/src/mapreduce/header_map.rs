@@ -108,10 +108,8 @@ pub fn wire_header_map() -> (CircuitBuilder<F, D>, HeaderMapTargets) {
     }
     let number =
         b.mul_const_add(F::from_canonical_u32(1 << 16), f.number.limbs[1], f.number.limbs[0]);
-    let no_overflow = b._false();
-    let aggregates: [PartialAggregateTargets; MAX_OUTPUTS] = core::array::from_fn(|j| {
-        PartialAggregateTargets::from_row(&result.outputs[j].aggregate, no_overflow)
-    });
+    let aggregates: [PartialAggregateTargets; MAX_OUTPUTS] =
+        core::array::from_fn(|j| PartialAggregateTargets::from_row(&result.outputs[j].aggregate));
     let statement = StatementTargets {
         program_hash: plan.program_hash,
         from_block: number,

@@ -26,7 +26,7 @@ use plonky2::plonk::circuit_data::{CircuitConfig, CircuitData};
 use plonky2::plonk::proof::ProofWithPublicInputsTarget;
 
 use super::header_map::bytes_to_words;
-use super::merge::assert_no_sum_overflow;
+use super::merge::finalize_partial_aggregate;
 use super::plan::{add_plan, set_plan, PlanTargets};
 use super::recursion::ShapeCircuits;
 use super::statement::{words_to_b256, Statement, STATEMENT_LEN};
@@ -122,10 +122,10 @@ fn wire_root(shape: &ShapeCircuits) -> (CircuitBuilder<F, D>, RootTargetsInner) 
         let plain = p.outputs[j].flag(Aggregate::None);
         let bad = b.mul(active, plain.target);
         b.assert_zero(bad);
-        assert_no_sum_overflow(&mut b, &p.outputs[j], &s.aggregates[j]);
     }
-    let aggs: [AggregateTargets; MAX_OUTPUTS] =
-        core::array::from_fn(|j| s.aggregates[j].aggregate());
+    let aggs: [AggregateTargets; MAX_OUTPUTS] = core::array::from_fn(|j| {
+        finalize_partial_aggregate(&mut b, &p.outputs[j], &s.aggregates[j])
+    });
     let values = b.finalize_aggregates(p, &aggs);
 
     // abi.encode(Row[]) with one row: 0x20, 1, nullMask, v_0..v_{n-1}.

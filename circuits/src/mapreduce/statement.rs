@@ -10,7 +10,7 @@
 //! | 5 | 1 | `to_block` (< 2^32) |
 //! | 6 | 8 | `first_parent_hash`: parent hash of `from_block`, 8 big-endian u32 words |
 //! | 14 | 8 | `last_hash`: hash of `to_block`, 8 big-endian u32 words |
-//! | 22 | 50 × [`MAX_OUTPUTS`] | partial aggregates, per output slot: `count`, `sum` (16 limbs), `sum_overflow`, `min` (16), `max` (16) |
+//! | 22 | 49 × [`MAX_OUTPUTS`] | partial aggregates, per output slot: `count`, `sum` (16 lazy limbs, see [`LazySumTarget`]), `min` (16), `max` (16) |
 //!
 //! The shape circuits (wrap and reduce) append the cyclic verifier data (68 elements) after the
 //! statement; see [`super::recursion`].
@@ -19,27 +19,45 @@ use alloy_primitives::{B256, U256};
 use annals_query_lang::plan::MAX_OUTPUTS;
 use plonky2::field::types::{Field, PrimeField64};
 use plonky2::hash::hash_types::HashOutTarget;
-use plonky2::iop::target::{BoolTarget, Target};
+use plonky2::iop::target::Target;
 use plonky2::plonk::circuit_builder::CircuitBuilder;
 
 use super::{D, F};
-use crate::uint256::{limbs_to_u256, U256Target, U256_LIMBS};
+use crate::uint256::{lazy_limbs_to_u256, limbs_to_u256, U256Target, U256_LIMBS};
 use crate::vm::AggregateTargets;
 
 /// Field elements per aggregate slot.
-pub const AGG_SLOT_LEN: usize = 2 + 3 * U256_LIMBS;
+pub const AGG_SLOT_LEN: usize = 1 + 3 * U256_LIMBS;
 /// Field elements of the statement.
 pub const STATEMENT_LEN: usize = 22 + AGG_SLOT_LEN * MAX_OUTPUTS;
+
+/// A sum over a block range with its carries deferred: limb `i` (weighted `2^(16 i)`) is the
+/// field sum of limb `i` of every block's canonical sum, so with at most 2^32 blocks in a range
+/// (block numbers are `< 2^32` and ranges are contiguous) each limb is `< 2^48` and no field
+/// addition wraps. Reduce nodes add limb-wise (16 additions instead of a range-checked
+/// 256-bit addition); the root normalizes once with
+/// [`crate::uint256::CircuitBuilderU256Arith::normalize_lazy_u256`], which also tells whether the true sum
+/// reached 2^256.
+#[derive(Clone, Copy, Debug)]
+pub struct LazySumTarget {
+    /// The 16 lazy limbs, least significant first; each `< 2^`[`crate::uint256::LAZY_LIMB_BITS`].
+    pub limbs: [Target; U256_LIMBS],
+}
+
+impl LazySumTarget {
+    /// A canonical uint256 as a lazy sum (its limbs are already `< 2^16`).
+    pub fn from_u256(v: &U256Target) -> Self {
+        Self { limbs: v.limbs }
+    }
+}
 
 /// Partial aggregate of one output slot over a block range.
 #[derive(Clone, Copy, Debug)]
 pub struct PartialAggregateTargets {
     /// Rows counted (selected rows, with a non-NULL input unless `COUNT(*)`); < 2^32.
     pub count: Target,
-    /// Sum of counted values modulo 2^256.
-    pub sum: U256Target,
-    /// Whether the true sum reached 2^256 (an error only for `SUM`/`AVG` slots, checked at the root).
-    pub sum_overflow: BoolTarget,
+    /// Sum of counted values, carries deferred (the true sum, not reduced modulo 2^256).
+    pub sum: LazySumTarget,
     /// Minimum of counted values (2^256 − 1 when none).
     pub min: U256Target,
     /// Maximum of counted values (0 when none).
@@ -47,14 +65,9 @@ pub struct PartialAggregateTargets {
 }
 
 impl PartialAggregateTargets {
-    /// A one-block partial aggregate (no sum can have overflowed yet).
-    pub fn from_row(a: &AggregateTargets, no_overflow: BoolTarget) -> Self {
-        Self { count: a.count, sum: a.sum, sum_overflow: no_overflow, min: a.min, max: a.max }
-    }
-
-    /// The aggregate without the overflow bit (what the VM finalizes).
-    pub fn aggregate(&self) -> AggregateTargets {
-        AggregateTargets { count: self.count, sum: self.sum, min: self.min, max: self.max }
+    /// A one-block partial aggregate.
+    pub fn from_row(a: &AggregateTargets) -> Self {
+        Self { count: a.count, sum: LazySumTarget::from_u256(&a.sum), min: a.min, max: a.max }
     }
 }
 
@@ -91,7 +104,6 @@ impl StatementTargets {
         for a in &self.aggregates {
             v.push(a.count);
             v.extend_from_slice(&a.sum.limbs);
-            v.push(a.sum_overflow.target);
             v.extend_from_slice(&a.min.limbs);
             v.extend_from_slice(&a.max.limbs);
         }
@@ -101,18 +113,17 @@ impl StatementTargets {
 
     /// Reads a statement from the first [`STATEMENT_LEN`] public inputs of a proof target.
     ///
-    /// WARNING: `sum_overflow` is wrapped as a `BoolTarget` without a check; that is sound only
-    /// because every proof that exposes it constrains it to be boolean.
+    /// WARNING: the limbs are taken as they are (no range checks); that is sound only because
+    /// every proof that exposes a statement constrains its limbs to the documented bounds.
     pub fn from_slice(pis: &[Target]) -> Self {
         assert!(pis.len() >= STATEMENT_LEN, "statement needs {STATEMENT_LEN} public inputs");
         let aggregates = core::array::from_fn(|j| {
             let s = &pis[22 + j * AGG_SLOT_LEN..22 + (j + 1) * AGG_SLOT_LEN];
             PartialAggregateTargets {
                 count: s[0],
-                sum: u256_from(&s[1..17]),
-                sum_overflow: BoolTarget::new_unsafe(s[17]),
-                min: u256_from(&s[18..34]),
-                max: u256_from(&s[34..50]),
+                sum: LazySumTarget { limbs: core::array::from_fn(|i| s[1 + i]) },
+                min: u256_from(&s[17..33]),
+                max: u256_from(&s[33..49]),
             }
         });
         Self {
@@ -136,9 +147,9 @@ impl StatementTargets {
 pub struct PartialAggregate {
     /// Rows counted.
     pub count: u64,
-    /// Sum modulo 2^256.
+    /// Sum modulo 2^256 (normalized from the statement's lazy limbs).
     pub sum: U256,
-    /// Whether the sum overflowed.
+    /// Whether the true sum reached 2^256 (an error only for `SUM`/`AVG`).
     pub sum_overflow: bool,
     /// Minimum (2^256 − 1 when none).
     pub min: U256,
@@ -190,12 +201,14 @@ impl Statement {
         let aggregates = (0..MAX_OUTPUTS)
             .map(|j| {
                 let s = &pis[22 + j * AGG_SLOT_LEN..22 + (j + 1) * AGG_SLOT_LEN];
+                let lazy = core::array::from_fn(|i| s[1 + i].to_canonical_u64());
+                let (sum, sum_overflow) = lazy_limbs_to_u256(&lazy);
                 PartialAggregate {
                     count: s[0].to_canonical_u64(),
-                    sum: native_u256(&s[1..17]),
-                    sum_overflow: s[17] == F::ONE,
-                    min: native_u256(&s[18..34]),
-                    max: native_u256(&s[34..50]),
+                    sum,
+                    sum_overflow,
+                    min: native_u256(&s[17..33]),
+                    max: native_u256(&s[33..49]),
                 }
             })
             .collect();

@@ -45,6 +45,13 @@ pub const NUM_CHUNKS: usize = U256_LIMBS.div_ceil(CHUNK_LIMBS);
 pub const CHUNK_BITS: usize = CHUNK_LIMBS * LIMB_BITS;
 /// Bits of a double-column multiplication carry (`c < 2^21`, see the module doc).
 pub const MUL_CARRY_BITS: usize = 21;
+/// Bits of a lazy limb: a limb of a sum whose carries are deferred
+/// ([`CircuitBuilderU256Arith::normalize_lazy_u256`]); a sum of at most 2^32 canonical
+/// 16-bit limbs is below 2^48.
+pub const LAZY_LIMB_BITS: usize = 48;
+/// Bits of a carry of [`CircuitBuilderU256Arith::normalize_lazy_u256`]: with limbs
+/// `< 2^48` every carry is `< (2^48 + 2^33) / 2^16 < 2^33`.
+pub const LAZY_CARRY_BITS: usize = 33;
 /// Number of 32-bit double columns of the low half of a product.
 pub const NUM_DOUBLE_COLUMNS: usize = U256_LIMBS / 2;
 
@@ -107,11 +114,45 @@ pub trait CircuitBuilderU256Arith<F: RichField + Extendable<D>, const D: usize> 
     ///
     /// WARNING: if `x >= 2^32` the circuit is unsatisfiable.
     fn u256_from_u32_target(&mut self, x: Target) -> U256Target;
+    /// Normalizes lazy limbs `s` (value `Σ s_i · 2^(16 i)`, each `s_i < 2^`[`LAZY_LIMB_BITS`])
+    /// into `(value mod 2^256, overflow)`, `overflow` = 1 iff the value is `≥ 2^256`.
+    /// Constrains `s_i + c_(i-1) = p_i + 2^16 · c_i` with `p_i < 2^16` and carries
+    /// `c_i < 2^`[`LAZY_CARRY_BITS`]; all terms stay below 2^50, so each equation holds over
+    /// the integers and the decomposition is unique. ≈ 35 rows.
+    ///
+    /// WARNING: the caller guarantees the limb bound (e.g. each limb a sum of at most 2^32
+    /// canonical limbs); with larger limbs the equations could wrap modulo the field order.
+    fn normalize_lazy_u256(&mut self, s: &[Target; U256_LIMBS]) -> (U256Target, BoolTarget);
 }
 
 impl<F: RichField + Extendable<D>, const D: usize> CircuitBuilderU256Arith<F, D>
     for CircuitBuilder<F, D>
 {
+    fn normalize_lazy_u256(&mut self, s: &[Target; U256_LIMBS]) -> (U256Target, BoolTarget) {
+        let p = self.add_virtual_u256();
+        let carries = self.add_virtual_target_arr::<U256_LIMBS>();
+        let mut outputs = p.limbs.to_vec();
+        outputs.extend_from_slice(&carries);
+        self.add_simple_generator(U256Generator {
+            kind: GenKind::NormalizeLazy,
+            inputs: s.to_vec(),
+            outputs,
+        });
+        let base = F::from_canonical_u64(1 << LIMB_BITS);
+        let mut carry_in = self.zero();
+        for i in 0..U256_LIMBS {
+            // s_i + c_(i-1) - p_i - 2^16 c_i == 0.
+            let t = self.add(s[i], carry_in);
+            let t = self.sub(t, p.limbs[i]);
+            let out = self.mul_const(base, carries[i]);
+            self.connect(t, out);
+            self.range_check(carries[i], LAZY_CARRY_BITS);
+            carry_in = carries[i];
+        }
+        let fits = self.is_zero_target(carry_in);
+        (p, self.not(fits))
+    }
+
     fn add_u256(&mut self, a: &U256Target, b: &U256Target) -> (U256Target, BoolTarget) {
         let one = self.constant_u256(U256::from(1u64));
         let (sum, high) = mul_add_witnessed(self, a, &one, b);
@@ -343,6 +384,8 @@ pub enum GenKind {
     SubDivRem = 2,
     /// Inputs `u, v` (6 chunks each); outputs the borrow-chain differences `d` (6) and borrows (6).
     LtChunks = 3,
+    /// Inputs 16 lazy limbs; outputs the 16 normalized limbs and the 16 carries.
+    NormalizeLazy = 4,
 }
 
 impl GenKind {
@@ -352,6 +395,7 @@ impl GenKind {
             1 => Self::MulAddLow,
             2 => Self::SubDivRem,
             3 => Self::LtChunks,
+            4 => Self::NormalizeLazy,
             _ => return None,
         })
     }
@@ -429,6 +473,19 @@ pub fn generator_outputs(kind: GenKind, inputs: &[u64]) -> Vec<u64> {
             }
             d.extend(borrows);
             d
+        }
+        GenKind::NormalizeLazy => {
+            let mut limbs = Vec::with_capacity(2 * U256_LIMBS);
+            let mut carries = Vec::with_capacity(U256_LIMBS);
+            let mut c = 0u128;
+            for &l in &inputs[..U256_LIMBS] {
+                let t = u128::from(l) + c;
+                limbs.push((t & 0xffff) as u64);
+                c = t >> LIMB_BITS;
+                carries.push(c as u64);
+            }
+            limbs.extend(carries);
+            limbs
         }
     }
 }
@@ -511,7 +568,7 @@ impl<F: RichField + Extendable<D>, const D: usize> SimpleGenerator<F, D> for U25
 pub(crate) mod tests {
     use super::*;
     use crate::uint256::set_u256;
-    use plonky2::field::types::PrimeField64;
+    use plonky2::field::types::{Field, PrimeField64};
     use plonky2::iop::generator::generate_partial_witness;
     use plonky2::iop::witness::PartialWitness;
     use plonky2::plonk::circuit_data::{CircuitConfig, CircuitData};
@@ -782,6 +839,119 @@ pub(crate) mod tests {
             b,
             Box::new(|k, inp, out| if k == GenKind::SubDivRem && inp[0] == 1 {
                 out[7] ^= 1;
+            })
+        ));
+    }
+
+    /// Lazy-limb circuit: 16 unchecked input limbs → `(value mod 2^256, overflow)`.
+    struct LazyCase {
+        limbs: [Target; U256_LIMBS],
+        out: (U256Target, BoolTarget),
+    }
+
+    fn lazy_case(builder: &mut CircuitBuilder<F, D>) -> LazyCase {
+        let limbs = builder.add_virtual_target_arr::<U256_LIMBS>();
+        LazyCase { out: builder.normalize_lazy_u256(&limbs), limbs }
+    }
+
+    /// Lazy limbs at the edges of their bound (`< 2^48`), and random ones.
+    fn lazy_inputs() -> Vec<[u64; U256_LIMBS]> {
+        let max = (1u64 << LAZY_LIMB_BITS) - 1;
+        let mut v = vec![
+            [0; U256_LIMBS],
+            [0xffff; U256_LIMBS],
+            // 2^256 exactly: one carry out of limb 0 ripples through 15 full limbs.
+            core::array::from_fn(|i| if i == 0 { 0x10000 } else { 0xffff }),
+            [max; U256_LIMBS],
+            // The sum of 2^32 copies of U256::MAX, the largest a range can produce.
+            [0xffff << 32; U256_LIMBS],
+            core::array::from_fn(|i| if i == 15 { max } else { 0 }),
+        ];
+        let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+        for _ in 0..6 {
+            v.push(core::array::from_fn(|_| rng.gen_range(0..=max)));
+        }
+        v
+    }
+
+    /// The value of lazy limbs computed independently of the gadget's twin, in 512 bits.
+    fn lazy_value_u512(limbs: &[u64; U256_LIMBS]) -> (U256, bool) {
+        use alloy_primitives::U512;
+        let v = limbs
+            .iter()
+            .enumerate()
+            .fold(U512::ZERO, |acc, (i, &l)| acc + (U512::from(l) << (LIMB_BITS * i)));
+        let low = U256::from_limbs(core::array::from_fn(|k| v.as_limbs()[k]));
+        (low, v >> 256 != U512::ZERO)
+    }
+
+    #[test]
+    fn normalize_lazy_matches_native() {
+        let inputs = lazy_inputs();
+        let mut builder = CircuitBuilder::<F, D>::new(CircuitConfig::standard_recursion_config());
+        let cases: Vec<_> = inputs.iter().map(|_| lazy_case(&mut builder)).collect();
+        let data = builder.build::<C>();
+        let mut pw = PartialWitness::new();
+        for (c, limbs) in cases.iter().zip(&inputs) {
+            for (&t, &l) in c.limbs.iter().zip(limbs) {
+                pw.set_target(t, F::from_canonical_u64(l)).unwrap();
+            }
+        }
+        let vals = values(&data, pw.clone());
+        let mut overflows = 0;
+        for (c, limbs) in cases.iter().zip(&inputs) {
+            let expect = lazy_value_u512(limbs);
+            assert_eq!(crate::uint256::lazy_limbs_to_u256(limbs), expect, "{limbs:x?}");
+            let got = (vals.u256(&c.out.0), vals.get(c.out.1.target) == 1);
+            assert_eq!(got, expect, "{limbs:x?}");
+            overflows += usize::from(expect.1);
+        }
+        assert!(overflows > 0 && overflows < inputs.len());
+        drop(vals);
+        assert!(prove_and_verify(&data, pw));
+    }
+
+    /// A normalization with the given limbs and a tampered generator output must not prove.
+    fn lazy_tampered_fails(limbs: [u64; U256_LIMBS], hook: tamper::Hook) -> bool {
+        let mut builder = CircuitBuilder::<F, D>::new(CircuitConfig::standard_recursion_config());
+        let c = lazy_case(&mut builder);
+        let data = builder.build::<C>();
+        let mut pw = PartialWitness::new();
+        for (&t, &l) in c.limbs.iter().zip(&limbs) {
+            pw.set_target(t, F::from_canonical_u64(l)).unwrap();
+        }
+        assert!(prove_and_verify(&data, pw.clone()), "honest witness must prove");
+        !tamper::with_hook(hook, || prove_and_verify(&data, pw))
+    }
+
+    #[test]
+    fn wrong_normalization_fails() {
+        let limbs: [u64; U256_LIMBS] = core::array::from_fn(|i| 0x3_0001 + i as u64);
+        let normalize = |k| k == GenKind::NormalizeLazy;
+        // A limb off by one breaks its equation.
+        assert!(lazy_tampered_fails(
+            limbs,
+            Box::new(move |k, _, out| if normalize(k) {
+                out[4] += 1;
+            })
+        ));
+        // One carry unit moved into the limb keeps the equation but breaks the limb's range.
+        assert!(lazy_tampered_fails(
+            limbs,
+            Box::new(move |k, _, out| if normalize(k) {
+                out[0] += 1 << 16;
+                out[U256_LIMBS] -= 1;
+            })
+        ));
+        // Hiding an overflow: the top carry moved into the top limb.
+        let over = [0xffff << 32; U256_LIMBS];
+        assert!(lazy_value_u512(&over).1);
+        assert!(lazy_tampered_fails(
+            over,
+            Box::new(move |k, _, out| if normalize(k) {
+                let top = out[2 * U256_LIMBS - 1];
+                out[U256_LIMBS - 1] += top << 16;
+                out[2 * U256_LIMBS - 1] = 0;
             })
         ));
     }

@@ -13,7 +13,7 @@ mod arith;
 
 pub use arith::{
     generator_outputs, CircuitBuilderU256Arith, GenKind, U256Chunks, U256Generator, CHUNK_BITS,
-    CHUNK_LIMBS, MUL_CARRY_BITS, NUM_CHUNKS, NUM_DOUBLE_COLUMNS,
+    CHUNK_LIMBS, LAZY_CARRY_BITS, LAZY_LIMB_BITS, MUL_CARRY_BITS, NUM_CHUNKS, NUM_DOUBLE_COLUMNS,
 };
 #[cfg(test)]
 pub(crate) use arith::{tamper, tests as arith_tests};
@@ -55,6 +55,20 @@ pub fn limbs_to_u256(limbs: &[u64; U256_LIMBS]) -> U256 {
         words[i / 4] |= l << (16 * (i % 4));
     }
     U256::from_limbs(words)
+}
+
+/// Native value of lazy limbs (limb `i` weighted `2^(16 i)`, each `< 2^64`):
+/// `(value mod 2^256, value ≥ 2^256)`. The native twin of
+/// [`CircuitBuilderU256Arith::normalize_lazy_u256`].
+pub fn lazy_limbs_to_u256(limbs: &[u64; U256_LIMBS]) -> (U256, bool) {
+    let mut out = [0u64; U256_LIMBS];
+    let mut carry = 0u128;
+    for (o, &l) in out.iter_mut().zip(limbs) {
+        let t = u128::from(l) + carry;
+        *o = (t & 0xffff) as u64;
+        carry = t >> LIMB_BITS;
+    }
+    (limbs_to_u256(&out), carry != 0)
 }
 
 /// Witness helpers for [`U256Target`].

@@ -2,8 +2,8 @@
 //! proofs, and negative tests that tamper with the witness.
 
 use super::*;
-use crate::mapreduce::merge::{assert_no_sum_overflow, merge_partial_aggregates};
-use crate::mapreduce::statement::PartialAggregateTargets;
+use crate::mapreduce::merge::{finalize_partial_aggregate, merge_partial_aggregates};
+use crate::mapreduce::statement::{LazySumTarget, PartialAggregateTargets};
 use crate::uint256::arith_tests::{prove_and_verify, values, Values, C, D, F};
 use crate::uint256::tamper;
 use alloy_primitives::B256;
@@ -301,12 +301,14 @@ fn vm_row_count() {
     let after_row = builder.num_gates();
     let result = builder.eval_program(&program, &row);
     let after_eval = builder.num_gates();
-    let no = builder._false();
-    let aggs = result.outputs.map(|o| PartialAggregateTargets::from_row(&o.aggregate, no));
+    let aggs = result.outputs.map(|o| PartialAggregateTargets::from_row(&o.aggregate));
     let merged: [_; MAX_OUTPUTS] =
         core::array::from_fn(|j| merge_partial_aggregates(&mut builder, &aggs[j], &aggs[j]));
     let after_merge = builder.num_gates();
-    builder.finalize_aggregates(&program, &merged.map(|m| m.aggregate()));
+    let finals: [_; MAX_OUTPUTS] = core::array::from_fn(|j| {
+        finalize_partial_aggregate(&mut builder, &program.outputs[j], &merged[j])
+    });
+    builder.finalize_aggregates(&program, &finals);
     let after_finalize = builder.num_gates();
     println!(
         "rows: program {after_program}, row {}, eval_program ({MAX_OPS} steps) {}, \
@@ -604,14 +606,14 @@ fn wrong_division_witness_fails() {
 // Merge and finalize.
 
 /// The production composition of a reduce node and the root, without recursion:
-/// `merge_partial_aggregates` per slot, the root's `assert_no_sum_overflow`, then
-/// `finalize_aggregates`.
+/// `merge_partial_aggregates` per slot, the root's `finalize_partial_aggregate` (lazy sum
+/// normalized, SUM/AVG overflow rejected), then `finalize_aggregates`.
 struct ReduceCircuit {
     data: CircuitData<F, C, D>,
     program: ProgramTargets,
     left: [PartialAggregateTargets; MAX_OUTPUTS],
     right: [PartialAggregateTargets; MAX_OUTPUTS],
-    merged: [PartialAggregateTargets; MAX_OUTPUTS],
+    merged: [AggregateTargets; MAX_OUTPUTS],
     result: [(U256Target, BoolTarget); MAX_OUTPUTS],
 }
 
@@ -626,21 +628,20 @@ fn reduce_circuit() -> &'static ReduceCircuit {
                 b.range_check(t, 32);
                 t
             },
-            sum: b.add_virtual_u256(),
-            sum_overflow: b.add_virtual_bool_target_safe(),
+            sum: LazySumTarget::from_u256(&b.add_virtual_u256()),
             min: b.add_virtual_u256(),
             max: b.add_virtual_u256(),
         };
         let left = core::array::from_fn(|_| virtual_agg(&mut builder));
         let right = core::array::from_fn(|_| virtual_agg(&mut builder));
         let before = builder.num_gates();
-        let merged: [_; MAX_OUTPUTS] =
+        let lazy: [_; MAX_OUTPUTS] =
             core::array::from_fn(|j| merge_partial_aggregates(&mut builder, &left[j], &right[j]));
-        for (spec, m) in program.outputs.iter().zip(&merged) {
-            assert_no_sum_overflow(&mut builder, spec, m);
-        }
+        let merged: [_; MAX_OUTPUTS] = core::array::from_fn(|j| {
+            finalize_partial_aggregate(&mut builder, &program.outputs[j], &lazy[j])
+        });
         let mid = builder.num_gates();
-        let result = builder.finalize_aggregates(&program, &merged.map(|m| m.aggregate()));
+        let result = builder.finalize_aggregates(&program, &merged);
         println!("rows: merge {}, finalize {}", mid - before, builder.num_gates() - mid);
         let data = builder.build::<C>();
         ReduceCircuit { data, program, left, right, merged, result }
@@ -657,8 +658,13 @@ fn reduce_witness(
     set_program(&mut pw, &c.program, p).unwrap();
     for j in 0..MAX_OUTPUTS {
         for (t, a) in [(&c.left[j], &l[j]), (&c.right[j], &r[j])] {
-            set_aggregate(&mut pw, &t.aggregate(), a);
-            pw.set_bool_target(t.sum_overflow, false).unwrap();
+            let canonical = AggregateTargets {
+                count: t.count,
+                sum: U256Target { limbs: t.sum.limbs },
+                min: t.min,
+                max: t.max,
+            };
+            set_aggregate(&mut pw, &canonical, a);
         }
     }
     pw
@@ -686,11 +692,7 @@ fn merge_and_finalize_match_native() {
             let result = finalize_native(&p, &merged).unwrap();
             let vals = values(&c.data, reduce_witness(c, &p, &l, &r));
             for j in 0..MAX_OUTPUTS {
-                assert_eq!(
-                    read_aggregate(&vals, &c.merged[j].aggregate()),
-                    merged[j],
-                    "merged {j}"
-                );
+                assert_eq!(read_aggregate(&vals, &c.merged[j]), merged[j], "merged {j}");
                 assert_eq!(read_opt(&vals, &c.result[j].0, c.result[j].1), result[j], "result {j}");
             }
         }
