@@ -82,6 +82,26 @@ pub enum IndexerError {
         #[source]
         source: Box<alloy::transports::TransportError>,
     },
+    /// A block's receipts do not rebuild its header's `receipts_root` (Yellow Paper §4.3.1:
+    /// the trie of EIP-2718 encodings keyed by `rlp(tx_index)`).
+    #[error("block {number}: receipts rebuild receipts_root {got}, the header has {expected}")]
+    ReceiptsRoot {
+        /// Block number.
+        number: u64,
+        /// The header's `receipts_root`.
+        expected: B256,
+        /// The root of the receipts received.
+        got: B256,
+    },
+    /// A block's receipts are inconsistent with their logs, their header or their position
+    /// (bloom, cumulative gas, block number/hash, transaction index).
+    #[error("block {number}: bad receipts: {reason}")]
+    BadReceipts {
+        /// Block number.
+        number: u64,
+        /// What does not match.
+        reason: String,
+    },
     /// A block of a requested range is not in the store.
     #[error("block {number}: not in the store (ranges must be complete)")]
     MissingBlock {
@@ -174,6 +194,8 @@ impl IndexerError {
             | BlockNotFound { number }
             | Rpc { number, .. }
             | MissingBlock { number }
+            | ReceiptsRoot { number, .. }
+            | BadReceipts { number, .. }
             | Conflict { number, .. }
             | OutOfRange { number, .. }
             | Corrupt { number, .. } => Some(*number),

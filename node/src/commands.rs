@@ -29,7 +29,7 @@ pub fn db_url(url: &str) -> String {
 /// The command's error, with context.
 pub async fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Index { rpc, from, to, mainnet } => {
+        Command::Index { rpc, from, to, mainnet, receipts } => {
             let store = Store::connect(&db_url(&cli.db)).await?;
             let opts = IndexOptions {
                 spec: if mainnet { ChainSpec::Mainnet } else { ChainSpec::Any },
@@ -43,6 +43,24 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
                 report.inserted,
                 report.batches
             );
+            if receipts {
+                let r = annals_indexer::index_receipts(
+                    &store,
+                    &rpc,
+                    from,
+                    to,
+                    annals_indexer::ReceiptsSource::Auto,
+                    &opts,
+                )
+                .await?;
+                println!(
+                    "receipts of blocks {}..={}: {} receipts verified, {} blocks newly stored",
+                    r.start,
+                    r.next_block.saturating_sub(1),
+                    r.receipts,
+                    r.blocks_written
+                );
+            }
         }
         Command::ImportFixtures { dir } => {
             let store = Store::connect(&db_url(&cli.db)).await?;
@@ -54,6 +72,16 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
                 report.dir.display(),
                 report.runs
             );
+            if dir.join("receipts").is_dir() {
+                let r = annals_indexer::import_receipts_dir(&store, &dir).await?;
+                println!(
+                    "imported the receipts of {} blocks ({} receipts, {} blocks new) from {}",
+                    r.blocks.len(),
+                    r.receipts,
+                    r.blocks_written,
+                    r.dir.display()
+                );
+            }
         }
         Command::Query { sql, prove, out, json } => {
             let store = Store::connect(&db_url(&cli.db)).await?;

@@ -28,7 +28,8 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Pull, verify and store block headers `FROM..=TO` over JSON-RPC (resumable).
+    /// Pull, verify and store block headers `FROM..=TO` (and with `--receipts` their receipts)
+    /// over JSON-RPC (resumable).
     Index {
         /// JSON-RPC endpoint.
         #[arg(long)]
@@ -42,9 +43,14 @@ pub enum Command {
         /// Check mainnet's fork schedule for each header's field list.
         #[arg(long)]
         mainnet: bool,
+        /// Also pull each block's receipts (`eth_getBlockReceipts`, or per transaction where a
+        /// node lacks it), verified against `receipts_root` and `logs_bloom` before storing.
+        #[arg(long)]
+        receipts: bool,
     },
     /// Import a folder of JSON-RPC block objects (e.g. ../shared/fixtures/mainnet), verified
-    /// like RPC answers.
+    /// like RPC answers; its `receipts/` subfolder (`eth_getBlockReceipts` arrays named
+    /// `<block>.json`), when present, is imported after the headers.
     ImportFixtures {
         /// The folder (or a folder with a `headers/` subfolder).
         dir: PathBuf,

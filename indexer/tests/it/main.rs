@@ -4,3 +4,4 @@ mod anvil;
 mod common;
 mod fixtures;
 mod postgres;
+mod receipts;

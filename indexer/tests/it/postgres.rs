@@ -1,7 +1,9 @@
 //! PostgreSQL: a throwaway cluster (initdb + pg_ctl) on a free loopback port, when installed.
 
 use crate::common::mainnet_fixtures;
-use annals_indexer::{import_dir, Backend, HeaderProvider, IndexerError, Store};
+use annals_indexer::{
+    import_dir, import_receipts_dir, Backend, HeaderProvider, IndexerError, Store,
+};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -126,6 +128,14 @@ async fn migrations_and_import_on_postgres() {
         assert_eq!(import_dir(&store, &root).await.unwrap().inserted, 0);
         let err = store.headers_range(0..=2).await.unwrap_err();
         assert!(err.to_string().contains("block 2"), "{err}");
+        // receipts and logs through the same migrations and writes
+        let r = import_receipts_dir(&store, &root).await.unwrap();
+        assert_eq!(r.blocks_written, 5);
+        let cancun = store.receipts(19_432_087).await.unwrap().unwrap();
+        assert_eq!(cancun.len(), 316);
+        let pre = store.receipts(1_150_000).await.unwrap().unwrap();
+        assert!(pre.iter().all(|x| x.post_state().is_some()));
+        assert_eq!(store.receipt_counts().await.unwrap().0, r.receipts);
     }
     // a small batch with a checkpoint, through the same write path as RPC indexing
     let chain = synthetic_chain(30_000_000, 5);
