@@ -257,3 +257,66 @@ async fn indexes_anvil_receipts_by_block_and_per_transaction() {
         index_receipts_with_provider(&store, &provider, 1, 2, ReceiptsSource::Auto, &opts).await;
     assert!(matches!(err, Err(IndexerError::MissingBlock { number: 1 })), "{err:?}");
 }
+
+/// A real ERC-20 (OpenZeppelin, compiled by the pinned solc) on anvil: every token log the
+/// indexer stores equals anvil's own `eth_getLogs`, one for one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn erc20_logs_equal_the_nodes_eth_get_logs() {
+    use alloy::rpc::types::Filter;
+    use annals_indexer::testing::produce_erc20_blocks;
+    let anvil = Anvil::spawn().await.unwrap_or_else(|e| panic!("{e}"));
+    let chain = produce_erc20_blocks(&anvil.url(), 64).await.unwrap();
+    assert!(chain.head - chain.first_block + 1 >= 64);
+    assert!(chain.transfers >= 200, "{} transfers", chain.transfers);
+    let provider = ProviderBuilder::new()
+        .disable_recommended_fillers()
+        .connect_http(anvil.url().parse().unwrap());
+    let (_tmp, store) = sqlite_store().await;
+    let opts = IndexOptions { quiet: true, ..Default::default() };
+    index_range(&store, &anvil.url(), 0, chain.head, &opts).await.unwrap();
+    let report =
+        index_receipts_with_provider(&store, &provider, 0, chain.head, ReceiptsSource::Auto, &opts)
+            .await
+            .unwrap();
+    assert_eq!(report.next_block, chain.head + 1);
+
+    let (a, b) = (chain.first_block, chain.head);
+    let node_logs = provider
+        .get_logs(&Filter::new().address(chain.token).from_block(a).to_block(b))
+        .await
+        .unwrap();
+    let rows = sqlx::query(
+        "SELECT block_number, log_index, topic0, topic1, topic2, topic3, data FROM logs \
+         WHERE address = $1 AND block_number >= $2 AND block_number <= $3 \
+         ORDER BY block_number, log_index",
+    )
+    .bind(chain.token.to_vec())
+    .bind(a as i64)
+    .bind(b as i64)
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), node_logs.len());
+    for (row, log) in rows.iter().zip(&node_logs) {
+        assert_eq!(row.get::<i64, _>(0) as u64, log.block_number.unwrap());
+        assert_eq!(row.get::<i64, _>(1) as u64, log.log_index.unwrap());
+        let topics: Vec<Vec<u8>> =
+            (2..6).filter_map(|i| row.get::<Option<Vec<u8>>, _>(i)).collect();
+        let expected: Vec<Vec<u8>> = log.topics().iter().map(|t| t.to_vec()).collect();
+        assert_eq!(topics, expected);
+        assert_eq!(row.get::<Vec<u8>, _>(6), log.data().data.to_vec());
+    }
+    // Transfer(address,address,uint256) and Approval(address,address,uint256)
+    let transfer = alloy_primitives::keccak256("Transfer(address,address,uint256)");
+    let approval = alloy_primitives::keccak256("Approval(address,address,uint256)");
+    let count = |t| node_logs.iter().filter(|l| l.topics()[0] == t).count() as u64;
+    assert_eq!(count(transfer), chain.transfers);
+    assert!(count(approval) > 0);
+    // blocks with no token traffic
+    let blocks: BTreeSet<u64> = node_logs.iter().map(|l| l.block_number.unwrap()).collect();
+    assert!((a..=b).any(|n| !blocks.contains(&n)));
+    // every holder received tokens in the range
+    let to: BTreeSet<_> =
+        node_logs.iter().filter(|l| l.topics()[0] == transfer).map(|l| l.topics()[2]).collect();
+    assert_eq!(to.len(), chain.holders.len());
+}
