@@ -102,6 +102,17 @@ pub enum IndexerError {
         /// What does not match.
         reason: String,
     },
+    /// An account or storage proof does not verify against the block's `state_root` (or the
+    /// account's `storage_root`).
+    #[error("block {number}: {what}: proof does not verify: {reason}")]
+    BadProof {
+        /// Block number.
+        number: u64,
+        /// The account, and the slot for a storage proof.
+        what: String,
+        /// alloy-trie's reason.
+        reason: String,
+    },
     /// A block of a requested range is not in the store.
     #[error("block {number}: not in the store (ranges must be complete)")]
     MissingBlock {
@@ -196,6 +207,7 @@ impl IndexerError {
             | MissingBlock { number }
             | ReceiptsRoot { number, .. }
             | BadReceipts { number, .. }
+            | BadProof { number, .. }
             | Conflict { number, .. }
             | OutOfRange { number, .. }
             | Corrupt { number, .. } => Some(*number),

@@ -8,6 +8,8 @@
 //!   [`HeaderProvider`] (the read API the query evaluator and circuits use), [`StoredHeader`].
 //! - [`rpc`] — [`index_range`].
 //! - [`fixtures`] — [`import_dir`].
+//! - [`state`] — [`verify_account_proof`] (`eth_getProof` against `state_root` with
+//!   alloy-trie), [`fetch_account`], [`import_proofs_dir`]; tables `accounts`, `storage`.
 //! - [`receipts`] — [`verify_block_receipts`] (receipts_root, blooms, cumulative gas),
 //!   [`index_receipts`], [`import_receipts_dir`], [`StoredReceipt`]; tables `receipts`, `logs`.
 //! - `testing` (hidden): an anvil launcher and block producer for tests and the `node` demo.
@@ -18,6 +20,7 @@ pub mod error;
 pub mod fixtures;
 pub mod receipts;
 pub mod rpc;
+pub mod state;
 pub mod store;
 #[doc(hidden)]
 pub mod testing;
@@ -30,5 +33,9 @@ pub use receipts::{
     ReceiptsImportReport, ReceiptsReport, ReceiptsSource, StoredReceipt,
 };
 pub use rpc::{index_range, index_range_with_provider, IndexOptions, IndexReport};
+pub use state::{
+    fetch_account, import_proofs_dir, verify_account_proof, ProofsImportReport, VerifiedAccount,
+    VerifiedSlot,
+};
 pub use store::{Backend, HeaderProvider, Store, StoredHeader};
 pub use verify::{verify_links, verify_rpc_block, verify_rpc_header, ChainSpec};

@@ -15,7 +15,7 @@
 //! Pre-Byzantium receipts (a post-state root instead of the EIP-658 status) and typed receipts
 //! (EIP-2718 types 1–4) are all handled by alloy's `ReceiptEnvelope`.
 
-use crate::rpc::IndexOptions;
+use crate::rpc::{with_retries, IndexOptions};
 use crate::{HeaderProvider, IndexerError, Result, Store, StoredHeader};
 use alloy::eips::eip2718::{Decodable2718, Encodable2718};
 use alloy::eips::{BlockId, BlockNumberOrTag};
@@ -26,7 +26,6 @@ use alloy_consensus::{Eip658Value, ReceiptEnvelope, TxReceipt};
 use alloy_primitives::{logs_bloom, Bloom, B256};
 use futures::StreamExt;
 use sqlx::Row;
-use std::future::Future;
 use std::path::{Path, PathBuf};
 
 /// One verified receipt.
@@ -406,34 +405,6 @@ pub async fn index_receipts_with_provider<P: Provider>(
         first = last + 1;
     }
     Ok(report)
-}
-
-/// Runs `call` with the retry policy of `opts` for transport errors.
-async fn with_retries<T, Fut>(
-    number: u64,
-    opts: &IndexOptions,
-    mut call: impl FnMut() -> Fut,
-) -> Result<T>
-where
-    Fut: Future<Output = Result<T, alloy::transports::TransportError>>,
-{
-    let max_attempts = opts.max_attempts.max(1);
-    let mut delay = opts.initial_backoff;
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        match call().await {
-            Ok(v) => return Ok(v),
-            Err(RpcError::Transport(e)) if attempt < max_attempts => {
-                tracing::debug!(number, attempt, error = %e, "transport error, retrying");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(opts.max_backoff);
-            }
-            Err(e) => {
-                return Err(IndexerError::Rpc { number, attempts: attempt, source: Box::new(e) })
-            }
-        }
-    }
 }
 
 /// JSON-RPC "method not found" (EIP-1474 code -32601), or a node's wording of it.

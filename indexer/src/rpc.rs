@@ -9,6 +9,7 @@ use alloy::transports::RpcError;
 use alloy_primitives::B256;
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::future::Future;
 use std::io::IsTerminal;
 use std::time::Duration;
 
@@ -199,6 +200,34 @@ async fn fetch_header<P: Provider>(
         match provider.get_block_by_number(BlockNumberOrTag::Number(number)).await {
             Ok(Some(block)) => return Ok(block.header),
             Ok(None) => return Err(IndexerError::BlockNotFound { number }),
+            Err(RpcError::Transport(e)) if attempt < max_attempts => {
+                tracing::debug!(number, attempt, error = %e, "transport error, retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(opts.max_backoff);
+            }
+            Err(e) => {
+                return Err(IndexerError::Rpc { number, attempts: attempt, source: Box::new(e) })
+            }
+        }
+    }
+}
+
+/// Runs `call` with the retry policy of `opts` for transport errors.
+pub(crate) async fn with_retries<T, Fut>(
+    number: u64,
+    opts: &IndexOptions,
+    mut call: impl FnMut() -> Fut,
+) -> Result<T>
+where
+    Fut: Future<Output = Result<T, alloy::transports::TransportError>>,
+{
+    let max_attempts = opts.max_attempts.max(1);
+    let mut delay = opts.initial_backoff;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match call().await {
+            Ok(v) => return Ok(v),
             Err(RpcError::Transport(e)) if attempt < max_attempts => {
                 tracing::debug!(number, attempt, error = %e, "transport error, retrying");
                 tokio::time::sleep(delay).await;

@@ -82,6 +82,15 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
                     r.dir.display()
                 );
             }
+            if dir.join("proofs").is_dir() {
+                let r = annals_indexer::import_proofs_dir(&store, &dir).await?;
+                println!(
+                    "imported {} account proofs ({} rows new) from {}",
+                    r.accounts.len(),
+                    r.written,
+                    r.dir.display()
+                );
+            }
         }
         Command::Query { sql, prove, out, json } => {
             let store = Store::connect(&db_url(&cli.db)).await?;

@@ -50,7 +50,8 @@ pub enum Command {
     },
     /// Import a folder of JSON-RPC block objects (e.g. ../shared/fixtures/mainnet), verified
     /// like RPC answers; its `receipts/` subfolder (`eth_getBlockReceipts` arrays named
-    /// `<block>.json`), when present, is imported after the headers.
+    /// `<block>.json`) and `proofs/` subfolder (`eth_getProof` answers named
+    /// `<block>-<address>.json`), when present, are imported after the headers.
     ImportFixtures {
         /// The folder (or a folder with a `headers/` subfolder).
         dir: PathBuf,

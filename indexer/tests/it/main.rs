@@ -5,3 +5,4 @@ mod common;
 mod fixtures;
 mod postgres;
 mod receipts;
+mod state;

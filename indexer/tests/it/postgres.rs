@@ -2,7 +2,8 @@
 
 use crate::common::mainnet_fixtures;
 use annals_indexer::{
-    import_dir, import_receipts_dir, Backend, HeaderProvider, IndexerError, Store,
+    import_dir, import_proofs_dir, import_receipts_dir, Backend, HeaderProvider, IndexerError,
+    Store,
 };
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -136,6 +137,13 @@ async fn migrations_and_import_on_postgres() {
         let pre = store.receipts(1_150_000).await.unwrap().unwrap();
         assert!(pre.iter().all(|x| x.post_state().is_some()));
         assert_eq!(store.receipt_counts().await.unwrap().0, r.receipts);
+        // accounts and storage with their proof nodes
+        assert_eq!(import_proofs_dir(&store, &root).await.unwrap().written, 8);
+        let usdc = "0xa0b86991c6218b36c1d19d4a2e9eb0ce3606eb48".parse().unwrap();
+        let a = store.account(19_000_000, usdc, &[]).await.unwrap().unwrap();
+        assert!(a.exists);
+        assert_ne!(a.storage_root, alloy_trie::EMPTY_ROOT_HASH);
+        assert_eq!(import_proofs_dir(&store, &root).await.unwrap().written, 0);
     }
     // a small batch with a checkpoint, through the same write path as RPC indexing
     let chain = synthetic_chain(30_000_000, 5);
