@@ -99,27 +99,41 @@ pub fn detect_spec<'a>(
     }
 }
 
-/// Reads and parses the `*.json` files of `dir` (or `dir/headers/`), sorted by file name.
-pub fn read_dir(dir: &Path) -> Result<(PathBuf, Vec<(PathBuf, alloy_rpc_types_eth::Header)>)> {
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| IndexerError::Io { path, source }
-    };
-    let sub = dir.join("headers");
-    let dir = if sub.is_dir() { sub } else { dir.to_path_buf() };
+/// The `*.json` files of `dir/<sub>/` when that folder exists, else of `dir`, sorted by file
+/// name; returns the folder read and the files.
+///
+/// Errors: [`IndexerError::Io`] naming the folder.
+pub fn json_files(dir: &Path, sub: &str) -> Result<(PathBuf, Vec<PathBuf>)> {
+    let nested = dir.join(sub);
+    let dir = if nested.is_dir() { nested } else { dir.to_path_buf() };
+    let io = |source| IndexerError::Io { path: dir.clone(), source };
     let mut paths = Vec::new();
-    for entry in std::fs::read_dir(&dir).map_err(io(&dir))? {
-        let path = entry.map_err(io(&dir))?.path();
+    for entry in std::fs::read_dir(&dir).map_err(io)? {
+        let path = entry.map_err(io)?.path();
         if path.extension().is_some_and(|e| e == "json") && path.is_file() {
             paths.push(path);
         }
     }
     paths.sort();
+    Ok((dir, paths))
+}
+
+/// Reads and parses a JSON fixture file.
+///
+/// Errors: [`IndexerError::Io`], [`IndexerError::Json`], both naming the file.
+pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| IndexerError::Io { path: path.to_path_buf(), source })?;
+    serde_json::from_str(&text)
+        .map_err(|source| IndexerError::Json { path: path.to_path_buf(), source })
+}
+
+/// Reads and parses the `*.json` files of `dir` (or `dir/headers/`), sorted by file name.
+pub fn read_dir(dir: &Path) -> Result<(PathBuf, Vec<(PathBuf, alloy_rpc_types_eth::Header)>)> {
+    let (dir, paths) = json_files(dir, "headers")?;
     let mut out = Vec::with_capacity(paths.len());
     for path in paths {
-        let text = std::fs::read_to_string(&path).map_err(io(&path))?;
-        let rpc = serde_json::from_str(&text)
-            .map_err(|source| IndexerError::Json { path: path.clone(), source })?;
+        let rpc = read_json(&path)?;
         out.push((path, rpc));
     }
     Ok((dir, out))

@@ -15,6 +15,7 @@
 //! Pre-Byzantium receipts (a post-state root instead of the EIP-658 status) and typed receipts
 //! (EIP-2718 types 1–4) are all handled by alloy's `ReceiptEnvelope`.
 
+use crate::fixtures::{json_files, read_json};
 use crate::rpc::{with_retries, IndexOptions};
 use crate::{HeaderProvider, IndexerError, Result, Store, StoredHeader};
 use alloy::eips::eip2718::{Decodable2718, Encodable2718};
@@ -496,34 +497,24 @@ pub struct ReceiptsImportReport {
 /// [`IndexerError::InvalidArgument`] for a file name that is not a block number,
 /// [`IndexerError::Io`], [`IndexerError::Json`].
 pub async fn import_receipts_dir(store: &Store, dir: &Path) -> Result<ReceiptsImportReport> {
-    let sub = dir.join("receipts");
-    let dir = if sub.is_dir() { sub } else { dir.to_path_buf() };
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| IndexerError::Io { path, source }
-    };
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(&dir).map_err(io(&dir))? {
-        let path = entry.map_err(io(&dir))?.path();
-        if path.extension().is_some_and(|e| e == "json") && path.is_file() {
-            let number: u64 =
-                path.file_stem().and_then(|s| s.to_str()).and_then(|s| s.parse().ok()).ok_or_else(
-                    || {
-                        IndexerError::InvalidArgument(format!(
-                            "{}: receipt files are named <block number>.json",
-                            path.display()
-                        ))
-                    },
-                )?;
-            files.push((number, path));
-        }
+    let (dir, paths) = json_files(dir, "receipts")?;
+    let mut files = Vec::with_capacity(paths.len());
+    for path in paths {
+        let number: u64 =
+            path.file_stem().and_then(|s| s.to_str()).and_then(|s| s.parse().ok()).ok_or_else(
+                || {
+                    IndexerError::InvalidArgument(format!(
+                        "{}: receipt files are named <block number>.json",
+                        path.display()
+                    ))
+                },
+            )?;
+        files.push((number, path));
     }
     files.sort();
     let mut verified = Vec::with_capacity(files.len());
     for (number, path) in &files {
-        let text = std::fs::read_to_string(path).map_err(io(path))?;
-        let rpc: Vec<TransactionReceipt> = serde_json::from_str(&text)
-            .map_err(|source| IndexerError::Json { path: path.clone(), source })?;
+        let rpc: Vec<TransactionReceipt> = read_json(path)?;
         let fixture = |e| IndexerError::Fixture { path: path.clone(), source: Box::new(e) };
         let header = store
             .header(*number)

@@ -192,24 +192,11 @@ async fn fetch_header<P: Provider>(
     number: u64,
     opts: &IndexOptions,
 ) -> Result<alloy_rpc_types_eth::Header> {
-    let max_attempts = opts.max_attempts.max(1);
-    let mut delay = opts.initial_backoff;
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        match provider.get_block_by_number(BlockNumberOrTag::Number(number)).await {
-            Ok(Some(block)) => return Ok(block.header),
-            Ok(None) => return Err(IndexerError::BlockNotFound { number }),
-            Err(RpcError::Transport(e)) if attempt < max_attempts => {
-                tracing::debug!(number, attempt, error = %e, "transport error, retrying");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(opts.max_backoff);
-            }
-            Err(e) => {
-                return Err(IndexerError::Rpc { number, attempts: attempt, source: Box::new(e) })
-            }
-        }
-    }
+    let block = with_retries(number, opts, || async {
+        provider.get_block_by_number(BlockNumberOrTag::Number(number)).await
+    })
+    .await?;
+    block.map(|b| b.header).ok_or(IndexerError::BlockNotFound { number })
 }
 
 /// Runs `call` with the retry policy of `opts` for transport errors.

@@ -7,6 +7,7 @@
 //! zeros stripped). An absent account (empty: nonce 0, balance 0, empty storage and code) and a
 //! zero slot are proven by exclusion: the path ends without the key. Both are read as zero.
 
+use crate::fixtures::{json_files, read_json};
 use crate::rpc::{with_retries, IndexOptions};
 use crate::{HeaderProvider, IndexerError, Result, Store, StoredHeader};
 use alloy::eips::BlockId;
@@ -291,20 +292,7 @@ pub struct ProofsImportReport {
 /// [`IndexerError::InvalidArgument`] for a file name not of that form, [`IndexerError::Io`],
 /// [`IndexerError::Json`].
 pub async fn import_proofs_dir(store: &Store, dir: &Path) -> Result<ProofsImportReport> {
-    let sub = dir.join("proofs");
-    let dir = if sub.is_dir() { sub } else { dir.to_path_buf() };
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| IndexerError::Io { path, source }
-    };
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(&dir).map_err(io(&dir))? {
-        let path = entry.map_err(io(&dir))?.path();
-        if path.extension().is_some_and(|e| e == "json") && path.is_file() {
-            files.push(path);
-        }
-    }
-    files.sort();
+    let (dir, files) = json_files(dir, "proofs")?;
     let mut verified = Vec::with_capacity(files.len());
     for path in &files {
         let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
@@ -315,9 +303,7 @@ pub async fn import_proofs_dir(store: &Store, dir: &Path) -> Result<ProofsImport
                     path.display()
                 ))
             })?;
-        let text = std::fs::read_to_string(path).map_err(io(path))?;
-        let proof: EIP1186AccountProofResponse = serde_json::from_str(&text)
-            .map_err(|source| IndexerError::Json { path: path.clone(), source })?;
+        let proof: EIP1186AccountProofResponse = read_json(path)?;
         let fixture = |e| IndexerError::Fixture { path: path.clone(), source: Box::new(e) };
         let header = store
             .header(number)
