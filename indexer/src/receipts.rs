@@ -16,7 +16,7 @@
 //! (EIP-2718 types 1–4) are all handled by alloy's `ReceiptEnvelope`.
 
 use crate::fixtures::{json_files, read_json};
-use crate::rpc::{with_retries, IndexOptions};
+use crate::rpc::{progress_bar, with_retries, IndexOptions};
 use crate::{HeaderProvider, IndexerError, Result, Store, StoredHeader};
 use alloy::eips::eip2718::{Decodable2718, Encodable2718};
 use alloy::eips::{BlockId, BlockNumberOrTag};
@@ -366,6 +366,7 @@ pub async fn index_receipts_with_provider<P: Provider>(
     if start > to {
         return Ok(report);
     }
+    let bar = progress_bar("receipts of blocks", to - from + 1, start - from, opts.quiet);
     // Headers are read per chunk before its requests start: a request future never holds a
     // database connection while the writes below wait for one.
     let chunk = opts.batch_size.max(1) as u64;
@@ -402,9 +403,11 @@ pub async fn index_receipts_with_provider<P: Provider>(
                 report.blocks_written += 1;
             }
             report.next_block = n + 1;
+            bar.inc(1);
         }
         first = last + 1;
     }
+    bar.finish_and_clear();
     Ok(report)
 }
 

@@ -117,7 +117,7 @@ pub async fn index_range_with_provider<P: Provider>(
         None => None,
     };
 
-    let bar = progress_bar(to - from + 1, start - from, opts.quiet);
+    let bar = progress_bar("headers", to - from + 1, start - from, opts.quiet);
     let mut stream = futures::stream::iter(start..=to)
         .map(|n| fetch_verified(provider, n, opts))
         .buffered(opts.concurrency.max(1));
@@ -148,14 +148,15 @@ pub async fn index_range_with_provider<P: Provider>(
     Ok(report)
 }
 
-fn progress_bar(len: u64, pos: u64, quiet: bool) -> ProgressBar {
+/// A progress bar on stderr labelled `what` (hidden when `quiet` or stderr is not a terminal).
+pub(crate) fn progress_bar(what: &str, len: u64, pos: u64, quiet: bool) -> ProgressBar {
     if quiet || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
-    if let Ok(style) =
-        ProgressStyle::with_template("{spinner} headers {pos}/{len} [{bar:40}] {per_sec} eta {eta}")
-    {
+    if let Ok(style) = ProgressStyle::with_template(&format!(
+        "{{spinner}} {what} {{pos}}/{{len}} [{{bar:40}}] {{per_sec}} eta {{eta}}"
+    )) {
         bar.set_style(style.progress_chars("=> "));
     }
     bar.set_position(pos);

@@ -10,8 +10,9 @@ use super::{D, F};
 use crate::uint256::{CircuitBuilderU256, CircuitBuilderU256Arith};
 use crate::vm::{AggregateTargets, OutputSpecTargets};
 
-/// Merges two partial aggregates of adjacent ranges: counts add (both < 2^31 by the range
-/// limit, so the field sum cannot wrap), sums add limb-wise with their carries deferred (see
+/// Merges two partial aggregates of adjacent ranges: counts add (each at most the number of
+/// blocks of its range, and a tree covers at most 2^32 consecutive blocks, so the field sum
+/// cannot wrap; the root's `finalize_aggregates` needs counts `< 2^32`), sums add limb-wise with their carries deferred (see
 /// [`LazySumTarget`]: the merged range has at most 2^32 blocks, so each limb stays `< 2^48`),
 /// min of mins, max of maxes. ≈ 20 rows.
 pub fn merge_partial_aggregates(

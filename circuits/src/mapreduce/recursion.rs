@@ -224,6 +224,8 @@ impl ReduceCircuit {
             // (one multiplication per element instead of a select and a conditional check).
             let not_leaf = b.not(c.is_leaf);
             let child_vd = &c.proof.public_inputs[STATEMENT_LEN..];
+            assert_eq!(child_vd.len(), self_elems.len(), "child verifier-data layout");
+            assert_eq!(wrap_elems.len(), self_elems.len(), "wrap verifier-data layout");
             let mut vd_elems = Vec::with_capacity(self_elems.len());
             for ((&x, &s), &w) in child_vd.iter().zip(&self_elems).zip(&wrap_elems) {
                 let m = b.mul(not_leaf.target, s);
@@ -357,4 +359,19 @@ pub fn check_vd_self(
     }
     ensure!(pis == expect.as_slice(), "proof claims verifier data of another circuit");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shape circuits keep at least 100 conjectured bits of FRI security
+    /// (`rate_bits · num_query_rounds + proof_of_work_bits`), as the leaf and root do.
+    #[test]
+    fn shape_config_has_100_conjectured_bits() {
+        let c = shape_config().fri_config;
+        let bits = c.rate_bits * c.num_query_rounds + c.proof_of_work_bits as usize;
+        assert!(bits >= 100, "{bits} conjectured bits");
+        assert_eq!(shape_config().security_bits, 100);
+    }
 }

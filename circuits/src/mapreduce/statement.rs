@@ -113,8 +113,12 @@ impl StatementTargets {
 
     /// Reads a statement from the first [`STATEMENT_LEN`] public inputs of a proof target.
     ///
-    /// WARNING: the limbs are taken as they are (no range checks); that is sound only because
-    /// every proof that exposes a statement constrains its limbs to the documented bounds.
+    /// WARNING: the values are taken as they are (no range checks). That is sound only for
+    /// proofs of the allowed circuits: a leaf constrains its limbs to 16 bits and its block
+    /// number to 32 bits; a reduce node does not range-check its lazy sum limbs, whose `< 2^48`
+    /// bound holds by induction over the tree (at most 2^32 consecutive blocks, see
+    /// [`LazySumTarget`]) once the children's verifier data is pinned (`vd_self`, checked by
+    /// the root).
     pub fn from_slice(pis: &[Target]) -> Self {
         assert!(pis.len() >= STATEMENT_LEN, "statement needs {STATEMENT_LEN} public inputs");
         let aggregates = core::array::from_fn(|j| {

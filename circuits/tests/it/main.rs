@@ -279,8 +279,8 @@ fn constant_program(aggregates: &[Aggregate]) -> Program {
     }
 }
 
-/// A SUM that exceeds 2^256 - 1 across two leaves: the reduce records the carry, and the root
-/// circuit itself (without the prover's native pre-check) refuses it for SUM and AVG, while
+/// A SUM that exceeds 2^256 - 1 across two leaves: the reduce adds the lazy limbs, and the root
+/// circuit itself (normalizing them) (without the prover's native pre-check) refuses it for SUM and AVG, while
 /// COUNT and MAX over the same values still prove and equal the native result.
 #[test]
 fn sum_overflow_across_leaves_is_rejected_by_the_root_circuit() {
