@@ -16,7 +16,8 @@
 //! (EIP-2718 types 1–4) are all handled by alloy's `ReceiptEnvelope`.
 
 use crate::fixtures::{json_files, read_json};
-use crate::rpc::{progress_bar, with_retries, IndexOptions};
+use crate::rpc::{progress_bar, resume_start, with_retries, IndexOptions};
+use crate::store::{to_i64, UPSERT_CHECKPOINT};
 use crate::{HeaderProvider, IndexerError, Result, Store, StoredHeader};
 use alloy::eips::eip2718::{Decodable2718, Encodable2718};
 use alloy::eips::{BlockId, BlockNumberOrTag};
@@ -160,10 +161,6 @@ const INSERT_RECEIPT: &str = "INSERT INTO receipts (block_number, tx_index, tx_t
 const INSERT_LOG: &str = "INSERT INTO logs (block_number, tx_index, log_index, address, \
     topic0, topic1, topic2, topic3, data) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
-fn big(number: u64, field: &'static str, value: u64) -> Result<i64> {
-    i64::try_from(value).map_err(|_| IndexerError::OutOfRange { number, field, value })
-}
-
 impl Store {
     /// Writes one block's verified receipts (from [`verify_block_receipts`]) with their logs and
     /// its `receipt_blocks` row, and, if given, sets checkpoint `(name, next_block)`, all in ONE
@@ -182,7 +179,7 @@ impl Store {
         if self.header(number).await?.is_none() {
             return Err(IndexerError::MissingBlock { number });
         }
-        let n = big(number, "block_number", number)?;
+        let n = to_i64(number, "block_number", number)?;
         let mut tx = self.pool().begin().await?;
         let done: Option<i64> =
             sqlx::query_scalar("SELECT receipt_count FROM receipt_blocks WHERE block_number = $1")
@@ -196,12 +193,12 @@ impl Store {
                 debug_assert_eq!(r.block_number, number);
                 sqlx::query(INSERT_RECEIPT)
                     .bind(n)
-                    .bind(big(number, "tx_index", r.tx_index)?)
+                    .bind(to_i64(number, "tx_index", r.tx_index)?)
                     .bind(i64::from(u8::from(r.receipt.tx_type())))
                     .bind(r.status().map(i64::from))
                     .bind(r.post_state().map(|s| s.to_vec()))
-                    .bind(big(number, "cumulative_gas_used", r.receipt.cumulative_gas_used())?)
-                    .bind(big(number, "gas_used", r.gas_used)?)
+                    .bind(to_i64(number, "cumulative_gas_used", r.receipt.cumulative_gas_used())?)
+                    .bind(to_i64(number, "gas_used", r.gas_used)?)
                     .bind(r.receipt.logs().len() as i64)
                     .bind(r.encoded.clone())
                     .execute(&mut *tx)
@@ -210,8 +207,8 @@ impl Store {
                     let topic = |k: usize| log.topics().get(k).map(|t| t.to_vec());
                     sqlx::query(INSERT_LOG)
                         .bind(n)
-                        .bind(big(number, "tx_index", r.tx_index)?)
-                        .bind(big(number, "log_index", log_index)?)
+                        .bind(to_i64(number, "tx_index", r.tx_index)?)
+                        .bind(to_i64(number, "log_index", log_index)?)
                         .bind(log.address.to_vec())
                         .bind(topic(0))
                         .bind(topic(1))
@@ -230,14 +227,11 @@ impl Store {
                 .await?;
         }
         if let Some((name, next)) = checkpoint {
-            sqlx::query(
-                "INSERT INTO checkpoints (name, next_block) VALUES ($1, $2) \
-                 ON CONFLICT (name) DO UPDATE SET next_block = excluded.next_block",
-            )
-            .bind(name)
-            .bind(big(number, "next_block", next)?)
-            .execute(&mut *tx)
-            .await?;
+            sqlx::query(UPSERT_CHECKPOINT)
+                .bind(name)
+                .bind(to_i64(number, "next_block", next)?)
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(write)
@@ -250,7 +244,7 @@ impl Store {
     /// Errors: [`IndexerError::Corrupt`] when a stored encoding does not decode or the set no
     /// longer rebuilds the header's roots.
     pub async fn receipts(&self, number: u64) -> Result<Option<Vec<StoredReceipt>>> {
-        let n = big(number, "block_number", number)?;
+        let n = to_i64(number, "block_number", number)?;
         let count: Option<i64> =
             sqlx::query_scalar("SELECT receipt_count FROM receipt_blocks WHERE block_number = $1")
                 .bind(n)
@@ -358,10 +352,7 @@ pub async fn index_receipts_with_provider<P: Provider>(
         return Err(IndexerError::InvalidArgument(format!("empty range {from}..={to}")));
     }
     let checkpoint = format!("{}-receipts", opts.checkpoint);
-    let start = match store.checkpoint(&checkpoint).await? {
-        Some(cp) if cp >= from && cp <= to.saturating_add(1) => cp,
-        _ => from,
-    };
+    let start = resume_start(store, &checkpoint, from, to).await?;
     let mut report = ReceiptsReport { start, next_block: start, blocks_written: 0, receipts: 0 };
     if start > to {
         return Ok(report);

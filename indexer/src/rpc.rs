@@ -104,10 +104,7 @@ pub async fn index_range_with_provider<P: Provider>(
         return Err(IndexerError::InvalidArgument(format!("empty range {from}..={to}")));
     }
     let batch_size = opts.batch_size.max(1);
-    let start = match store.checkpoint(&opts.checkpoint).await? {
-        Some(cp) if cp >= from && cp <= to.saturating_add(1) => cp,
-        _ => from,
-    };
+    let start = resume_start(store, &opts.checkpoint, from, to).await?;
     let mut report = IndexReport { start, next_block: start, inserted: 0, batches: 0 };
     if start > to {
         return Ok(report);
@@ -198,6 +195,15 @@ async fn fetch_header<P: Provider>(
     })
     .await?;
     block.map(|b| b.header).ok_or(IndexerError::BlockNotFound { number })
+}
+
+/// Where a job over `from..=to` starts: checkpoint `name` when it lies within
+/// `from..=to + 1` (a resumed run), else `from`.
+pub(crate) async fn resume_start(store: &Store, name: &str, from: u64, to: u64) -> Result<u64> {
+    Ok(match store.checkpoint(name).await? {
+        Some(cp) if cp >= from && cp <= to.saturating_add(1) => cp,
+        _ => from,
+    })
 }
 
 /// Runs `call` with the retry policy of `opts` for transport errors.

@@ -9,6 +9,7 @@
 
 use crate::fixtures::{json_files, read_json};
 use crate::rpc::{with_retries, IndexOptions};
+use crate::store::to_i64;
 use crate::{HeaderProvider, IndexerError, Result, Store, StoredHeader};
 use alloy::eips::BlockId;
 use alloy::providers::Provider;
@@ -124,10 +125,6 @@ fn decode_nodes(number: u64, bytes: &[u8]) -> Result<Vec<Bytes>> {
         .map_err(|e| IndexerError::Corrupt { number, reason: format!("proof nodes: {e}") })
 }
 
-fn big(number: u64, value: u64) -> Result<i64> {
-    i64::try_from(value).map_err(|_| IndexerError::OutOfRange { number, field: "state", value })
-}
-
 impl Store {
     /// Writes a verified account and its slots (with their proof nodes) in ONE transaction.
     /// Rows already stored for the same block, address and slot are kept (verified against
@@ -141,7 +138,7 @@ impl Store {
         if self.header(number).await?.is_none() {
             return Err(IndexerError::MissingBlock { number });
         }
-        let n = big(number, number)?;
+        let n = to_i64(number, "block_number", number)?;
         let mut tx = self.pool().begin().await?;
         let mut written = sqlx::query(
             "INSERT INTO accounts (block_number, address, nonce, balance, storage_root, \
@@ -150,7 +147,7 @@ impl Store {
         )
         .bind(n)
         .bind(account.address.to_vec())
-        .bind(big(number, account.nonce)?)
+        .bind(to_i64(number, "nonce", account.nonce)?)
         .bind(account.balance.to_string())
         .bind(account.storage_root.to_vec())
         .bind(account.code_hash.to_vec())
@@ -188,7 +185,7 @@ impl Store {
         address: Address,
         slots: &[B256],
     ) -> Result<Option<VerifiedAccount>> {
-        let n = big(number, number)?;
+        let n = to_i64(number, "block_number", number)?;
         let corrupt = |reason: String| IndexerError::Corrupt { number, reason };
         let Some(row) = sqlx::query(
             "SELECT nonce, balance, storage_root, code_hash, proof FROM accounts \

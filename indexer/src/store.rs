@@ -96,14 +96,17 @@ const INSERT_HEADER: &str =
     requests_hash, rlp) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
     $16, $17, $18) ON CONFLICT (number) DO NOTHING";
 
-const UPSERT_CHECKPOINT: &str = "INSERT INTO checkpoints (name, next_block) VALUES ($1, $2) \
+/// Sets checkpoint `($1 name, $2 next_block)`; shared by every indexing job's write.
+pub(crate) const UPSERT_CHECKPOINT: &str =
+    "INSERT INTO checkpoints (name, next_block) VALUES ($1, $2) \
     ON CONFLICT (name) DO UPDATE SET next_block = excluded.next_block";
 
 const COLUMNS: &str = "number, hash, parent_hash, timestamp, beneficiary, state_root, \
     transactions_root, receipts_root, difficulty, gas_limit, gas_used, base_fee_per_gas, \
     withdrawals_root, blob_gas_used, excess_blob_gas, parent_beacon_block_root, requests_hash";
 
-fn to_i64(number: u64, field: &'static str, value: u64) -> Result<i64> {
+/// `value` as a BIGINT, or [`IndexerError::OutOfRange`] naming block `number` and `field`.
+pub(crate) fn to_i64(number: u64, field: &'static str, value: u64) -> Result<i64> {
     i64::try_from(value).map_err(|_| IndexerError::OutOfRange { number, field, value })
 }
 
