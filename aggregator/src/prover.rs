@@ -96,12 +96,8 @@ impl Prover {
         on_progress: &(dyn Fn(ProgressEvent) + Sync),
     ) -> Result<ProvenQuery> {
         let (from, to) = range;
-        if !program.is_aggregate() {
-            return Err(AggregatorError::Unsupported(
-                "only aggregate selects (COUNT/SUM/AVG/MIN/MAX) are provable so far; \
-                 plain-column selects run natively"
-                    .into(),
-            ));
+        if let Some(reason) = program.unprovable_reason() {
+            return Err(AggregatorError::Unsupported(reason));
         }
         let n = (to - from + 1) as usize;
         if headers.len() != n {

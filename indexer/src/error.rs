@@ -113,6 +113,14 @@ pub enum IndexerError {
         /// alloy-trie's reason.
         reason: String,
     },
+    /// Data a query reads (a block's receipts, an account or slot at a block) is not stored.
+    #[error("block {number}: {what} not in the store (queries read complete data only)")]
+    MissingData {
+        /// Block number.
+        number: u64,
+        /// What is missing and how to get it.
+        what: String,
+    },
     /// A block of a requested range is not in the store.
     #[error("block {number}: not in the store (ranges must be complete)")]
     MissingBlock {

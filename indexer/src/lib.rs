@@ -12,6 +12,9 @@
 //!   alloy-trie), [`fetch_account`], [`import_proofs_dir`]; tables `accounts`, `storage`.
 //! - [`receipts`] — [`verify_block_receipts`] (receipts_root, blooms, cumulative gas),
 //!   [`index_receipts`], [`import_receipts_dir`], [`StoredReceipt`]; tables `receipts`, `logs`.
+//! - [`rows`] — `Store::query_rows` (a compiled query's rows from verified stored data, for
+//!   the native evaluator), [`fetch_query_points`] (eth_getProof for an `accounts`/`storage`
+//!   query's missing points).
 //! - `testing` (hidden): an anvil launcher and block producer for tests and the `node` demo.
 //!
 //! No feature flags.
@@ -19,6 +22,7 @@
 pub mod error;
 pub mod fixtures;
 pub mod receipts;
+pub mod rows;
 pub mod rpc;
 pub mod state;
 pub mod store;
@@ -32,6 +36,7 @@ pub use receipts::{
     import_receipts_dir, index_receipts, index_receipts_with_provider, verify_block_receipts,
     ReceiptsImportReport, ReceiptsReport, ReceiptsSource, StoredReceipt,
 };
+pub use rows::fetch_query_points;
 pub use rpc::{index_range, index_range_with_provider, IndexOptions, IndexReport};
 pub use state::{
     fetch_account, import_proofs_dir, verify_account_proof, ProofsImportReport, VerifiedAccount,

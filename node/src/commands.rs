@@ -6,8 +6,7 @@ use std::time::Instant;
 use alloy_primitives::U256;
 use annals_aggregator::prover::ProvenQuery;
 use annals_aggregator::{verify_file, ProgressEvent, ProofEnvelope, Prover};
-use annals_indexer::{ChainSpec, HeaderProvider, IndexOptions, Store};
-use annals_query_lang::columns::header_row;
+use annals_indexer::{fetch_query_points, ChainSpec, HeaderProvider, IndexOptions, Store};
 use annals_query_lang::{compile, CompiledQuery, ResultTable};
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -92,9 +91,20 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
                 );
             }
         }
-        Command::Query { sql, prove, out, json } => {
+        Command::Query { sql, prove, out, json, rpc } => {
             let store = Store::connect(&db_url(&cli.db)).await?;
             let query = compile(&sql).map_err(|e| anyhow::anyhow!("{e}"))?;
+            if let Some(rpc) = rpc {
+                let provider = alloy::providers::ProviderBuilder::new()
+                    .connect(&rpc)
+                    .await
+                    .with_context(|| format!("connecting to {rpc}"))?;
+                let opts = IndexOptions::default();
+                let n = fetch_query_points(&store, &provider, &query, &opts).await?;
+                if n > 0 {
+                    eprintln!("fetched and verified {n} account proofs over {rpc}");
+                }
+            }
             let rows = native(&store, &query).await?;
             print_result(&query, &rows, json)?;
             if prove {
@@ -105,6 +115,13 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Explain { sql } => {
             let query = compile(&sql).map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{}", query.explain());
+            if let Some(filter) = query.bloom_filter() {
+                // Read-only: explain never creates a database.
+                match Store::connect(&cli.db).await {
+                    Ok(store) => print!("{}", explain_logs(&store, &query, &filter).await?),
+                    Err(e) => println!("per-block bloom rule-out: no indexed data ({e})"),
+                }
+            }
         }
         Command::Verify { file } => {
             let env = ProofEnvelope::load(&file)?;
@@ -123,17 +140,75 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
     Ok(())
 }
 
-/// The native (reference) result of `query` over the stored headers.
+/// The native (reference) result of `query` over the stored, verified data of its table.
 ///
 /// # Errors
-/// A block of the range missing from the store, or an evaluation error (overflow, ...).
+/// Data of the range missing from the store (a header, a block's receipts, a point), or an
+/// evaluation error (overflow, too many groups, ...).
 pub async fn native(store: &Store, query: &CompiledQuery) -> Result<Vec<Vec<Option<U256>>>> {
-    let headers = store
-        .headers_range(query.from_block..=query.to_block)
-        .await
-        .context("reading the query's range from the database")?;
-    let rows: Vec<_> = headers.iter().map(|h| header_row(&h.header, h.hash)).collect();
+    let rows =
+        store.query_rows(query).await.context("reading the query's rows from the database")?;
     query.evaluate(&rows).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// Blocks listed one per line by [`explain_logs`]; longer ranges are summarized.
+pub const EXPLAIN_BLOCK_LINES: usize = 32;
+
+/// The data-dependent part of `EXPLAIN` for a `logs` query: for each indexed block of the range,
+/// whether its `logs_bloom` rules the filter out (no receipt work) or how many receipts and
+/// logs the block map must prove (the first [`EXPLAIN_BLOCK_LINES`] blocks one per line, then
+/// totals).
+///
+/// # Errors
+/// Database errors, or stored data that no longer verifies.
+pub async fn explain_logs(
+    store: &Store,
+    query: &CompiledQuery,
+    filter: &annals_query_lang::BloomFilter,
+) -> Result<String> {
+    use std::fmt::Write as _;
+    let mut s = String::from("\nper block (bloom rule-out from the indexed headers):\n");
+    let (mut ruled_out, mut kept, mut missing, mut receipts_total) = (0u64, 0u64, 0u64, 0usize);
+    for (i, n) in query.sampled_blocks().enumerate() {
+        let line = match store.header(n).await? {
+            None => {
+                missing += 1;
+                format!("{n}: header not indexed")
+            }
+            Some(h) if filter.rules_out(&h.header.logs_bloom) => {
+                ruled_out += 1;
+                format!("{n}: ruled out by logs_bloom (no receipts proven)")
+            }
+            Some(_) => {
+                kept += 1;
+                match store.receipts(n).await? {
+                    Some(r) => {
+                        let logs: usize = r.iter().map(|r| r.receipt.logs().len()).sum();
+                        let bytes: usize = r.iter().map(|r| r.encoded.len()).sum();
+                        receipts_total += r.len();
+                        format!(
+                            "{n}: bloom may match: {} receipts ({logs} logs, {bytes} bytes) to prove",
+                            r.len()
+                        )
+                    }
+                    None => format!("{n}: bloom may match: receipts not indexed"),
+                }
+            }
+        };
+        if i < EXPLAIN_BLOCK_LINES {
+            writeln!(s, "  {line}")?;
+        } else if i == EXPLAIN_BLOCK_LINES {
+            writeln!(s, "  ...")?;
+        }
+    }
+    let indexed = ruled_out + kept;
+    writeln!(
+        s,
+        "{ruled_out} of {indexed} indexed blocks ruled out by bloom ({:.0} %), {receipts_total} \
+         receipts to prove in the others; {missing} blocks not indexed",
+        100.0 * ruled_out as f64 / indexed.max(1) as f64
+    )?;
+    Ok(s)
 }
 
 fn print_result(query: &CompiledQuery, rows: &[Vec<Option<U256>>], json: bool) -> Result<()> {
@@ -158,6 +233,9 @@ pub async fn prove_query(
     expected: &[Vec<Option<U256>>],
     cache_dir: &Path,
 ) -> Result<ProvenQuery> {
+    if let Some(reason) = query.program.unprovable_reason() {
+        anyhow::bail!("cannot prove this query: {reason}");
+    }
     let headers = store.headers_range(query.from_block..=query.to_block).await?;
     let rlps: Vec<Vec<u8>> = headers.into_iter().map(|h| h.rlp).collect();
     let query = query.clone();

@@ -56,10 +56,15 @@ pub enum Command {
         /// The folder (or a folder with a `headers/` subfolder).
         dir: PathBuf,
     },
-    /// Run a query over the indexed headers; with `--prove`, prove and verify the result.
+    /// Run a query over the indexed data (headers, receipts, logs, accounts, storage); with
+    /// `--prove`, prove and verify the result.
     Query {
         /// The SQL query.
         sql: String,
+        /// For `accounts`/`storage` queries: fetch the points the store lacks with
+        /// `eth_getProof` from this JSON-RPC endpoint (verified before use).
+        #[arg(long)]
+        rpc: Option<String>,
         /// Prove the result (MapReduce tree + root) and verify the proof.
         #[arg(long)]
         prove: bool,
@@ -70,7 +75,8 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Show the plan, bytecode, block jobs, circuits and a rough cost of a query.
+    /// Show the plan, bytecode, block jobs, circuits and a rough cost of a query; for a `logs`
+    /// query also which indexed blocks the header's `logs_bloom` rules out.
     Explain {
         /// The SQL query.
         sql: String,

@@ -68,7 +68,7 @@ pub enum Error {
         expected: String,
     },
     /// `FROM` names a table that does not exist.
-    #[error("unknown table \"{name}\" at {pos}: expected headers")]
+    #[error("unknown table \"{name}\" at {pos}: expected one of headers, receipts, logs, accounts, storage")]
     UnknownTable {
         /// Start of the table name.
         pos: Position,
@@ -76,18 +76,20 @@ pub enum Error {
         name: String,
     },
     /// The query has no `FROM` clause.
-    #[error("missing FROM clause at {pos}: expected `FROM headers`")]
+    #[error("missing FROM clause at {pos}: expected `FROM <table>` (headers, receipts, logs, accounts or storage)")]
     MissingFrom {
         /// End of the select list.
         pos: Position,
     },
-    /// A column that `headers` does not have.
-    #[error("unknown column \"{name}\" at {pos}: expected one of {expected}")]
+    /// A column that the query's table does not have.
+    #[error("unknown column \"{name}\" of {table} at {pos}: expected one of {expected}")]
     UnknownColumn {
         /// Start of the identifier.
         pos: Position,
         /// The name found.
         name: String,
+        /// The query's table.
+        table: &'static str,
         /// Comma-separated list of the table's columns.
         expected: String,
     },
@@ -142,16 +144,62 @@ pub enum Error {
         value: String,
     },
     /// The select list mixes aggregates and plain expressions.
-    #[error("mixed aggregate and non-aggregate select items at {pos}: expected all items to be aggregates or none (GROUP BY is not supported on headers)")]
+    #[error("mixed aggregate and non-aggregate select items at {pos}: expected all items to be aggregates or none, or GROUP BY the plain items")]
     MixedAggregates {
         /// Start of the first item whose kind differs from the first item's.
         pos: Position,
     },
-    /// No top-level `number BETWEEN <from> AND <to>` conjunct in WHERE.
-    #[error("missing block range at {pos}: expected `number BETWEEN <from> AND <to>` in the WHERE clause (as a top-level AND conjunct)")]
+    /// `GROUP BY` without an aggregate in the select list.
+    #[error("GROUP BY without an aggregate at {pos}: expected at least one of COUNT, SUM, AVG, MIN, MAX in the select list")]
+    GroupWithoutAggregate {
+        /// Start of the first select item.
+        pos: Position,
+    },
+    /// A plain select item of a grouped query that is not a GROUP BY key.
+    #[error("select item \"{item}\" at {pos} is neither aggregated nor a GROUP BY key: expected an aggregate or one of the GROUP BY columns")]
+    NotGrouped {
+        /// Start of the item.
+        pos: Position,
+        /// The item's text.
+        item: String,
+    },
+    /// A GROUP BY key that the select list does not show (results name their group).
+    #[error("GROUP BY key {key} at {pos} is not selected: expected every GROUP BY column in the select list, so each result row names its group")]
+    GroupKeyNotSelected {
+        /// Start of the key in GROUP BY.
+        pos: Position,
+        /// The key's name.
+        key: String,
+    },
+    /// No top-level `<block column> BETWEEN <from> AND <to>` conjunct in WHERE.
+    #[error("missing block range at {pos}: expected `{column} BETWEEN <from> AND <to>` in the WHERE clause (as a top-level AND conjunct)")]
     MissingBlockRange {
         /// Start of the WHERE expression, or the end of the query when there is none.
         pos: Position,
+        /// The table's block column (`number` or `block_number`).
+        column: &'static str,
+    },
+    /// An `accounts`/`storage` query that does not name its addresses (or slots).
+    #[error("missing {column} points at {pos}: a query on {table} must name them with a top-level conjunct `{column} = <constant>` or `{column} IN (<constants>)`")]
+    MissingPoints {
+        /// Start of the WHERE expression.
+        pos: Position,
+        /// The table.
+        table: &'static str,
+        /// `address` or `slot`.
+        column: &'static str,
+    },
+    /// More points than [`crate::logical::MAX_POINTS`] per block.
+    #[error(
+        "too many points at {pos}: {got} (address, slot) pairs per block, expected at most {max}"
+    )]
+    TooManyPoints {
+        /// Start of the WHERE expression.
+        pos: Position,
+        /// Addresses × slots named.
+        got: usize,
+        /// The limit.
+        max: usize,
     },
     /// A block range bound that is not a literal/placeholder fitting in u64.
     #[error("invalid block range bound at {pos}: expected an integer literal or placeholder at most 2^64 - 1, found {found}")]
@@ -273,6 +321,14 @@ pub enum Error {
         /// Block of the first row beyond the limit.
         block: u64,
     },
+    /// A grouped query with more groups than [`crate::plan::MAX_GROUPS`].
+    #[error("too many groups: more than {max} (the first beyond the limit at block {block}): narrow the block range or the WHERE filter")]
+    TooManyGroups {
+        /// The limit.
+        max: usize,
+        /// Block of the first row of the first group beyond the limit.
+        block: u64,
+    },
     /// The rows given to [`crate::CompiledQuery::evaluate`] are not exactly the query's range.
     #[error("rows do not match the block range: expected block {expected}, found {found}")]
     RowsMismatch {
@@ -299,7 +355,12 @@ impl Error {
             | MissingParameter { pos, .. }
             | ParameterOutOfRange { pos, .. }
             | MixedAggregates { pos }
-            | MissingBlockRange { pos }
+            | GroupWithoutAggregate { pos }
+            | NotGrouped { pos, .. }
+            | GroupKeyNotSelected { pos, .. }
+            | MissingPoints { pos, .. }
+            | TooManyPoints { pos, .. }
+            | MissingBlockRange { pos, .. }
             | BlockRangeBound { pos, .. }
             | EmptyBlockRange { pos, .. }
             | RangeTooLong { pos, .. }
@@ -318,7 +379,8 @@ impl Error {
             | Underflow { block, .. }
             | DivisionByZero { block, .. }
             | SumOverflow { block, .. }
-            | TooManyResultRows { block, .. } => Some(*block),
+            | TooManyResultRows { block, .. }
+            | TooManyGroups { block, .. } => Some(*block),
             _ => None,
         }
     }

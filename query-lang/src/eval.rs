@@ -1,10 +1,13 @@
-//! Native evaluator: runs a [`Program`] over `headers` rows with exactly the semantics of the
-//! [`crate::plan`] module doc. Its result is the reference every proof must match.
+//! Native evaluator: runs a [`Program`] over the rows of its table with exactly the semantics of
+//! the [`crate::plan`] module doc. Its result is the reference every proof must match.
+//!
+//! Rows are slices of column values in id order ([`crate::columns`]); column 0 is the block
+//! number.
 
-use crate::columns::HeaderRow;
 use crate::error::{Error, Result};
-use crate::plan::{Aggregate, Opcode, Program, MAX_RESULT_ROWS};
+use crate::plan::{Aggregate, Opcode, Program, MAX_GROUPS, MAX_RESULT_ROWS};
 use alloy_primitives::U256;
+use std::collections::BTreeMap;
 
 /// A value of a register: `None` is NULL.
 type Value = Option<U256>;
@@ -24,8 +27,8 @@ fn from_bool(b: bool) -> U256 {
     }
 }
 
-/// Block number of a row (its `number` column), for error messages.
-fn block_of(row: &HeaderRow) -> u64 {
+/// Block number of a row (its column 0), for error messages.
+fn block_of(row: &[Value]) -> u64 {
     row[0].map_or(0, |n| u64::try_from(n).unwrap_or(u64::MAX))
 }
 
@@ -33,7 +36,11 @@ fn block_of(row: &HeaderRow) -> u64 {
 ///
 /// Errors: [`Error::Overflow`], [`Error::Underflow`], [`Error::DivisionByZero`] naming the op,
 /// its register and the row's block. A NULL operand gives NULL, never an error.
-pub fn eval_row(program: &Program, row: &HeaderRow) -> Result<Vec<Value>> {
+///
+/// # Panics
+/// When the row has fewer columns than a `Column` op reads (rows come from [`crate::columns`]
+/// builders, which give every column of the table).
+pub fn eval_row(program: &Program, row: &[Value]) -> Result<Vec<Value>> {
     let mut regs: Vec<Value> = Vec::with_capacity(program.ops.len());
     for (i, op) in program.ops.iter().enumerate() {
         let (a, b) = (op.a as usize, op.b as usize);
@@ -98,24 +105,51 @@ struct Acc {
     max: Option<U256>,
 }
 
+impl Acc {
+    /// The aggregate's value: `COUNT`s are never NULL; the others are NULL over no values.
+    fn finish(&self, aggregate: Aggregate) -> Value {
+        let any = self.count > 0;
+        match aggregate {
+            Aggregate::CountStar | Aggregate::Count => Some(U256::from(self.count)),
+            Aggregate::Sum => any.then_some(self.sum),
+            Aggregate::Avg => any.then(|| self.sum / U256::from(self.count)),
+            Aggregate::Min => self.min,
+            Aggregate::Max => self.max,
+            Aggregate::None => None,
+        }
+    }
+}
+
 /// Evaluates `program` over `rows` (the range's rows in block order).
 ///
 /// Returns, for a non-aggregate program, one row per selected input row in input order (each
-/// with one value per output); for an aggregate program exactly one row. `COUNT`s are never NULL;
-/// `SUM`, `MIN`, `MAX`, `AVG` of no rows are NULL; `AVG` is `floor(SUM / COUNT)`.
+/// with one value per output); for an aggregate program exactly one row; for a grouped program
+/// ([`Program::is_grouped`]) one row per group of selected rows with equal group-key values,
+/// ordered by the keys (ascending in output order, NULL first), with the keys in their output
+/// columns (no rows at all when nothing is selected). `COUNT`s are never NULL; `SUM`, `MIN`,
+/// `MAX`, `AVG` of no values are NULL; `AVG` is `floor(SUM / COUNT)`.
 ///
 /// Errors: [`Error::InvalidProgram`] if [`Program::validate`] fails; arithmetic errors of any
 /// row, selected or not (see [`eval_row`]); [`Error::SumOverflow`];
 /// [`Error::TooManyResultRows`] when a non-aggregate program selects more than
-/// [`MAX_RESULT_ROWS`] rows (reported after all rows are evaluated, so arithmetic errors win).
-pub fn evaluate(program: &Program, rows: &[HeaderRow]) -> Result<Vec<Vec<Option<U256>>>> {
+/// [`MAX_RESULT_ROWS`] rows, [`Error::TooManyGroups`] when a grouped one has more than
+/// [`MAX_GROUPS`] groups (both reported after all rows are evaluated, so arithmetic errors win).
+pub fn evaluate<R: AsRef<[Value]>>(program: &Program, rows: &[R]) -> Result<Vec<Vec<Value>>> {
     program.validate()?;
     let aggregate = program.is_aggregate();
-    let mut accs = vec![Acc::default(); program.outputs.len()];
+    let grouped = program.is_grouped();
+    let key_regs: Vec<usize> = program
+        .outputs
+        .iter()
+        .filter(|o| o.aggregate == Aggregate::None)
+        .map(|o| o.reg as usize)
+        .collect();
+    let mut groups: BTreeMap<Vec<Value>, Vec<Acc>> = BTreeMap::new();
     let mut out = Vec::new();
     let mut selected = 0usize;
     let mut first_beyond = None;
     for row in rows {
+        let row = row.as_ref();
         let regs = eval_row(program, row)?;
         let keep = program.filter.is_none_or(|f| truth(regs[f as usize]) == Some(true));
         if !keep {
@@ -130,10 +164,20 @@ pub fn evaluate(program: &Program, rows: &[HeaderRow]) -> Result<Vec<Vec<Option<
             }
             continue;
         }
+        let key: Vec<Value> = key_regs.iter().map(|&r| regs[r]).collect();
+        if !groups.contains_key(&key) && groups.len() == MAX_GROUPS {
+            first_beyond.get_or_insert(block_of(row));
+            continue;
+        }
+        let accs = groups.entry(key).or_insert_with(|| vec![Acc::default(); program.outputs.len()]);
         for (j, (o, acc)) in program.outputs.iter().zip(accs.iter_mut()).enumerate() {
-            if o.aggregate == Aggregate::CountStar {
-                acc.count += 1;
-                continue;
+            match o.aggregate {
+                Aggregate::None => continue,
+                Aggregate::CountStar => {
+                    acc.count += 1;
+                    continue;
+                }
+                _ => {}
             }
             let Some(v) = regs[o.reg as usize] else { continue };
             acc.count += 1;
@@ -150,28 +194,33 @@ pub fn evaluate(program: &Program, rows: &[HeaderRow]) -> Result<Vec<Vec<Option<
         }
     }
     if let Some(block) = first_beyond {
-        return Err(Error::TooManyResultRows { got: selected, max: MAX_RESULT_ROWS, block });
+        return Err(if aggregate {
+            Error::TooManyGroups { max: MAX_GROUPS, block }
+        } else {
+            Error::TooManyResultRows { got: selected, max: MAX_RESULT_ROWS, block }
+        });
     }
     if !aggregate {
         return Ok(out);
     }
-    let row = program
-        .outputs
-        .iter()
-        .zip(&accs)
-        .map(|(o, acc)| {
-            let any = acc.count > 0;
-            match o.aggregate {
-                Aggregate::CountStar | Aggregate::Count => Some(U256::from(acc.count)),
-                Aggregate::Sum => any.then_some(acc.sum),
-                Aggregate::Avg => any.then(|| acc.sum / U256::from(acc.count)),
-                Aggregate::Min => acc.min,
-                Aggregate::Max => acc.max,
-                Aggregate::None => unreachable!("aggregate program"),
-            }
+    if !grouped && groups.is_empty() {
+        groups.insert(Vec::new(), vec![Acc::default(); program.outputs.len()]);
+    }
+    Ok(groups
+        .into_iter()
+        .map(|(key, accs)| {
+            let mut keys = key.into_iter();
+            program
+                .outputs
+                .iter()
+                .zip(&accs)
+                .map(|(o, acc)| match o.aggregate {
+                    Aggregate::None => keys.next().flatten(),
+                    a => acc.finish(a),
+                })
+                .collect()
         })
-        .collect();
-    Ok(vec![row])
+        .collect())
 }
 
 #[cfg(test)]
@@ -181,8 +230,9 @@ mod tests {
     use crate::plan::{Op, Output, Table, ValueType};
 
     /// A synthetic row of block `n`: gas_limit 0, gas_used `gas`, base fee NULL.
-    fn row(n: u64, gas: u64) -> HeaderRow {
-        let mut r: HeaderRow = [Some(U256::ZERO); crate::columns::NUM_HEADER_COLUMNS];
+    fn row(n: u64, gas: u64) -> crate::columns::HeaderRow {
+        let mut r: crate::columns::HeaderRow =
+            [Some(U256::ZERO); crate::columns::NUM_HEADER_COLUMNS];
         r[0] = Some(U256::from(n));
         r[9] = Some(U256::ZERO);
         r[10] = Some(U256::from(gas));
@@ -265,7 +315,7 @@ mod tests {
         let q =
             compile("SELECT number FROM headers WHERE number BETWEEN 1 AND 20 AND gas_used > 0")
                 .unwrap();
-        let mut rows: Vec<HeaderRow> = (1..=20).map(|n| row(n, 1)).collect();
+        let mut rows: Vec<crate::columns::HeaderRow> = (1..=20).map(|n| row(n, 1)).collect();
         let err = evaluate(&q.program, &rows).unwrap_err();
         assert_eq!(err, Error::TooManyResultRows { got: 20, max: MAX_RESULT_ROWS, block: 17 });
         assert!(err.to_string().contains("narrow the block range"), "{err}");

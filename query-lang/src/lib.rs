@@ -4,10 +4,13 @@
 //!
 //! Pipeline: [`compile`] / [`compile_with_params`] = [`logical_plan`] (parse, validate, type-check,
 //! extract the block range) then [`physical_plan`] (bytecode + block jobs) → [`CompiledQuery`],
-//! with [`CompiledQuery::explain`]. [`evaluate`] runs a program over `headers` rows;
+//! with [`CompiledQuery::explain`]. [`evaluate`] runs a program over its table's rows;
 //! [`format_value`] and [`ResultTable`] present results.
 //!
-//! This release supports the `headers` table only (see [`logical`] for the exact dialect).
+//! Tables: `headers`, `receipts`, `logs`, `accounts`, `storage`, with `word(data, i)`,
+//! `mapping_slot(key, base_slot)`, GROUP BY and sampled ranges (see [`logical`] for the exact
+//! dialect). This release's circuits prove aggregates over `headers`
+//! ([`plan::Program::unprovable_reason`]); every table evaluates natively.
 //!
 //! ```
 //! use annals_query_lang::compile;
@@ -29,4 +32,6 @@ pub use error::{Error, EvalError, Position, Result};
 pub use eval::evaluate;
 pub use format::{format_value, ResultTable};
 pub use logical::{logical_plan, LogicalPlan, MAX_RANGE_BLOCKS};
-pub use physical::{compile, compile_with_params, physical_plan, BlockJob, CompiledQuery};
+pub use physical::{
+    compile, compile_with_params, physical_plan, BlockJob, BloomFilter, CompiledQuery,
+};

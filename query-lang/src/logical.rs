@@ -10,7 +10,9 @@
 //! - `0x` hex literals are typed by their number of hex digits: exactly 40 digits is an `address`,
 //!   exactly 64 digits a `bytes32`, any other count (1 to 63) a `uint256`; more than 64 digits
 //!   overflows. So `beneficiary = 0x00000000000000000000000000000000000000aa` is well-typed but
-//!   `beneficiary = 0xaa` is a type mismatch.
+//!   `beneficiary = 0xaa` is a type mismatch. One widening: a 64-digit literal compared
+//!   (`=`, `<>`, `IN`) with a non-literal `uint256` expression is read as a uint256, so a
+//!   storage slot can be written as the 32-byte word it is (`slot = 0x…`).
 //! - Placeholders `$1..$n` take the value of `params[i - 1]` and the type their context requires
 //!   (the other side of `=`/`<>`/`IN`, else `uint256`); a placeholder typed `address` must be
 //!   below 2^160.
@@ -24,16 +26,45 @@
 //! 256-bit words (for `bytes32` that is lexicographic byte order, for `address` the numeric order
 //! of its 20 bytes). A placeholder compared with a `bool` must be 0 or 1.
 //!
+//! # Tables and functions
+//! `FROM` names one of `headers`, `receipts`, `logs`, `accounts`, `storage` (columns in
+//! [`crate::columns`]); a column may be qualified by its table (`logs.topic0`).
+//! - `word(data, i)` (`logs` only, `i` an integer literal `< MAX_LOG_DATA_WORDS` = 8): the
+//!   `i`-th 32-byte word of the log data as a `uint256`, NULL past the end.
+//! - `mapping_slot(key, base_slot)`: Solidity's slot of `mapping[key]` (keccak256 of the two
+//!   32-byte words), folded to a constant at compile time, so both arguments must be constant
+//!   (literals, placeholders, nested `mapping_slot`); `key` may be a `uint256`, `address` or
+//!   `bytes32`.
+//!
 //! # Block range
 //! The WHERE clause must be a conjunction (`AND` at top level, parentheses allowed) with a conjunct
-//! `number BETWEEN <from> AND <to>` whose bounds are integer literals or placeholders fitting in
-//! u64, `from <= to` and `to - from + 1 <= MAX_RANGE_BLOCKS`. The first such conjunct becomes the
-//! range and is removed from the filter; the other conjuncts, each of type `bool`, form the filter.
+//! `<block column> BETWEEN <from> AND <to>` (`number` on `headers`, `block_number` elsewhere)
+//! whose bounds are integer literals or placeholders fitting in u64, `from <= to` and
+//! `to - from + 1 <= MAX_RANGE_BLOCKS`. The first such conjunct becomes the range and is removed
+//! from the filter; the other conjuncts, each of type `bool`, form the filter.
+//!
+//! # Sampling
+//! A top-level conjunct `block_number % k = r` (integer literals, `k >= 2`, `r < k`) samples the
+//! range: only blocks with that residue have rows, so only they are read (and fetched, for
+//! state). It stays in the filter, so the result is the plain SQL meaning. "Every k-th block
+//! from `a`" is `block_number % k = a % k`.
+//!
+//! # Points (`accounts`, `storage`)
+//! Their rows are points the query names: a top-level conjunct `address = <constant>` or
+//! `address IN (<constants>)`, and for `storage` also `slot = ..`/`slot IN (..)`. At each sampled
+//! block there is one row per address (× slot), at most [`MAX_POINTS`]; the conjuncts stay in
+//! the filter, so the program (and `query_hash`) commits to the points.
+//!
+//! # GROUP BY
+//! `GROUP BY` takes columns (including `word(data, i)`); every key must also be a select item,
+//! every plain select item must be a key, and at least one item must be an aggregate. The result
+//! has one row per group (at most [`crate::plan::MAX_GROUPS`], else an evaluation error), ordered
+//! by the keys.
 
-use crate::columns::HeaderColumn;
+use crate::columns::{mapping_slot, LogColumn, MAX_LOG_DATA_WORDS};
 use crate::error::{Error, Position, Result};
 use crate::plan::{Aggregate, Opcode, Table, ValueType};
-use alloy_primitives::U256;
+use alloy_primitives::{Address, U256};
 use sqlparser::ast::{
     self, BinaryOperator, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, GroupByExpr,
     SelectItem, SetExpr, Spanned, Statement, TableFactor, UnaryOperator, Value,
@@ -106,11 +137,31 @@ impl BinaryOp {
     }
 }
 
+/// A column of a table: its id is the `Column` operand.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ColumnRef {
+    /// The table.
+    pub table: Table,
+    /// Column id (`< table.num_columns()`).
+    pub id: u8,
+}
+
+impl ColumnRef {
+    /// The column's SQL name (`word(data, i)` for a data word of `logs`).
+    pub fn name(self) -> &'static str {
+        self.table.column_name(self.id).unwrap_or("?")
+    }
+
+    fn value_type(self) -> ValueType {
+        self.table.column(self.id).map_or(ValueType::Uint256, |(_, t)| t)
+    }
+}
+
 /// A node of a typed expression.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ExprKind {
-    /// A `headers` column.
-    Column(HeaderColumn),
+    /// A column of the query's table.
+    Column(ColumnRef),
     /// A literal or bound placeholder.
     Const(U256),
     /// A binary operator.
@@ -193,8 +244,46 @@ pub struct Projection {
     pub pos: Position,
 }
 
+/// Sampling of the range: only blocks with `block_number % every == offset` have rows (from
+/// a top-level conjunct `block_number % <every> = <offset>`, which also stays in the filter).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Step {
+    /// The period `k`, in blocks (`>= 2`).
+    pub every: u64,
+    /// The residue (`< every`).
+    pub offset: u64,
+}
+
+impl Step {
+    /// Whether block `n` is sampled.
+    pub fn includes(self, n: u64) -> bool {
+        n % self.every == self.offset
+    }
+}
+
+/// The points of an `accounts` or `storage` query: its rows at each sampled block are every
+/// `(address, slot)` pair of `addresses × slots` (DESIGN.md §2: point rows).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+pub struct Points {
+    /// The addresses named by `address = ..` or `address IN (..)`, in query order.
+    pub addresses: Vec<Address>,
+    /// The slots named by `slot = ..` or `slot IN (..)` (`storage` only; empty for
+    /// `accounts`), in query order.
+    pub slots: Vec<U256>,
+}
+
+impl Points {
+    /// Number of rows per sampled block.
+    pub fn per_block(&self) -> usize {
+        self.addresses.len() * self.slots.len().max(1)
+    }
+}
+
+/// Maximum number of points (rows per block) of an `accounts`/`storage` query.
+pub const MAX_POINTS: usize = 16;
+
 /// The logical plan of a query: scan of a table over a block range, filter, projection or
-/// aggregation.
+/// aggregation (optionally grouped).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogicalPlan {
     /// Table scanned.
@@ -207,8 +296,21 @@ pub struct LogicalPlan {
     pub predicate: Option<TypedExpr>,
     /// The select list, 1 to [`crate::plan::MAX_OUTPUTS`] items.
     pub projection: Vec<Projection>,
-    /// Whether every item is an aggregate (one result row).
+    /// Whether some item is an aggregate (one result row, or one per group).
     pub aggregate: bool,
+    /// `GROUP BY` keys (columns, each also a plain select item), empty without GROUP BY.
+    pub group_by: Vec<ColumnRef>,
+    /// Sampling, when the WHERE clause has a `block_number % k = r` conjunct.
+    pub step: Option<Step>,
+    /// Points of an `accounts`/`storage` query (empty for the other tables).
+    pub points: Points,
+}
+
+impl LogicalPlan {
+    /// Whether block `n` of the range has rows (always, unless sampled).
+    pub fn samples(&self, n: u64) -> bool {
+        self.step.is_none_or(|s| s.includes(n))
+    }
 }
 
 impl fmt::Display for LogicalPlan {
@@ -225,18 +327,37 @@ impl fmt::Display for LogicalPlan {
             .collect();
         let head = if self.aggregate { "Aggregate" } else { "Projection" };
         writeln!(f, "{head}: {}", items.join(", "))?;
+        if !self.group_by.is_empty() {
+            let keys: Vec<&str> = self.group_by.iter().map(|c| c.name()).collect();
+            writeln!(f, "  Group by: {}", keys.join(", "))?;
+        }
         let mut indent = "  ".to_string();
         if let Some(p) = &self.predicate {
             writeln!(f, "{indent}Filter: {p}")?;
             indent.push_str("  ");
         }
-        writeln!(
+        write!(
             f,
-            "{indent}Scan: headers, blocks {}..={} ({} blocks)",
+            "{indent}Scan: {}, blocks {}..={} ({} blocks)",
+            self.table.name(),
             self.from_block,
             self.to_block,
             self.to_block - self.from_block + 1
-        )
+        )?;
+        if let Some(s) = self.step {
+            write!(f, ", every {} blocks (block_number % {} = {})", s.every, s.every, s.offset)?;
+        }
+        writeln!(f)?;
+        if self.table.has_points() {
+            let addrs: Vec<String> = self.points.addresses.iter().map(|a| a.to_string()).collect();
+            writeln!(f, "{indent}  Points: address IN ({})", addrs.join(", "))?;
+            if !self.points.slots.is_empty() {
+                let slots: Vec<String> =
+                    self.points.slots.iter().map(|v| format!("0x{v:064x}")).collect();
+                writeln!(f, "{indent}          slot IN ({})", slots.join(", "))?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -287,7 +408,7 @@ pub fn logical_plan(sql: &str, params: &[U256]) -> Result<LogicalPlan> {
         return Err(unsupported(start, format!("{first} statement"), "a SELECT statement"));
     }
     reject_keywords(&significant)?;
-    let ctx = Ctx { sql, params, start, end };
+    let ctx = Ctx { sql, params, start, end, table: Table::Headers };
     ctx.statement(stmt)
 }
 
@@ -300,7 +421,6 @@ fn reject_keywords(tokens: &[&TokenWithSpan]) -> Result<()> {
             continue;
         }
         let construct = match w.keyword {
-            Keyword::GROUP => "GROUP BY",
             Keyword::ORDER => "ORDER BY",
             Keyword::LIMIT => "LIMIT",
             Keyword::OFFSET => "OFFSET",
@@ -334,7 +454,10 @@ fn reject_keywords(tokens: &[&TokenWithSpan]) -> Result<()> {
 }
 
 /// Summary of the dialect, used as the "expected" text of unsupported constructs.
-const DIALECT: &str = "SELECT <aggregates or expressions> FROM headers WHERE number BETWEEN <from> AND <to> [AND <predicate>]";
+const DIALECT: &str = "SELECT <aggregates or expressions> FROM <headers|receipts|logs|accounts|storage> WHERE <number|block_number> BETWEEN <from> AND <to> [AND <predicate>] [GROUP BY <columns>]";
+
+/// The tables, for error messages.
+const TABLES: &str = "one of headers, receipts, logs, accounts, storage";
 
 fn unsupported(pos: Position, construct: impl Into<String>, expected: impl Into<String>) -> Error {
     Error::Unsupported { pos, construct: construct.into(), expected: expected.into() }
@@ -361,10 +484,6 @@ fn syntax_error(e: ParserError, end: Position) -> Error {
     Error::Syntax { pos: end, message: msg }
 }
 
-fn columns_list() -> String {
-    HeaderColumn::ALL.iter().map(|c| c.name()).collect::<Vec<_>>().join(", ")
-}
-
 fn aggregate_by_name(name: &str) -> Option<Aggregate> {
     Some(match name.to_ascii_uppercase().as_str() {
         "COUNT" => Aggregate::Count,
@@ -376,7 +495,10 @@ fn aggregate_by_name(name: &str) -> Option<Aggregate> {
     })
 }
 
+#[derive(Clone, Copy)]
 struct Ctx<'a> {
+    /// The table of FROM (`headers` until FROM is resolved).
+    table: Table,
     sql: &'a str,
     params: &'a [U256],
     /// Start of the query (first token).
@@ -438,8 +560,6 @@ impl Ctx<'_> {
             return Err(unsupported(self.pos(q.body.span()), "query body", "a plain SELECT"));
         };
         let s = select.as_ref();
-        let group_by_empty =
-            matches!(&s.group_by, GroupByExpr::Expressions(e, m) if e.is_empty() && m.is_empty());
         let select_pos = self.pos(s.select_token.0.span);
         if s.distinct.is_some()
             || s.top.is_some()
@@ -447,7 +567,6 @@ impl Ctx<'_> {
             || !s.lateral_views.is_empty()
             || s.prewhere.is_some()
             || !s.connect_by.is_empty()
-            || !group_by_empty
             || !s.cluster_by.is_empty()
             || !s.distribute_by.is_empty()
             || !s.sort_by.is_empty()
@@ -463,8 +582,8 @@ impl Ctx<'_> {
             return Err(unsupported(select_pos, "SELECT modifier or clause", DIALECT));
         }
 
-        // FROM headers
-        match s.from.as_slice() {
+        // FROM <table>
+        let table = match s.from.as_slice() {
             [] => {
                 let end_of_items = s.projection.last().map(|i| i.span().end);
                 let pos = end_of_items.and_then(Position::from_location).unwrap_or(self.end);
@@ -478,33 +597,25 @@ impl Ctx<'_> {
                     TableFactor::Table { name, alias, args, .. } => {
                         let pos = self.pos(name.span());
                         if args.is_some() {
-                            return Err(unsupported(pos, "table function", "FROM headers"));
+                            return Err(unsupported(pos, "table function", TABLES));
                         }
-                        let table = name.to_string();
-                        if !table.eq_ignore_ascii_case("headers") {
-                            let known = ["receipts", "logs", "accounts", "storage"];
-                            if known.iter().any(|k| k.eq_ignore_ascii_case(&table)) {
-                                return Err(unsupported(
-                                    pos,
-                                    format!("table {table} (not in this release)"),
-                                    "FROM headers",
-                                ));
-                            }
-                            return Err(Error::UnknownTable { pos, name: table });
-                        }
+                        let text = name.to_string();
+                        let table = Table::from_name(&text)
+                            .ok_or(Error::UnknownTable { pos, name: text })?;
                         if let Some(a) = alias {
                             return Err(unsupported(
                                 self.pos(a.name.span),
                                 "table alias",
-                                "FROM headers",
+                                format!("FROM {}", table.name()),
                             ));
                         }
+                        table
                     }
                     other => {
                         return Err(unsupported(
                             self.pos(other.span()),
                             "subquery or table expression in FROM",
-                            "FROM headers",
+                            format!("FROM {TABLES}"),
                         ))
                     }
                 }
@@ -513,11 +624,16 @@ impl Ctx<'_> {
                 return Err(unsupported(
                     self.pos(second.relation.span()),
                     "multiple tables (implicit JOIN)",
-                    "FROM headers",
+                    "FROM <one table>",
                 ))
             }
         };
+        Ctx { table, ..*self }.select(s)
+    }
 
+    /// The rest of a SELECT once its table is known.
+    fn select(&self, s: &ast::Select) -> Result<LogicalPlan> {
+        let table = self.table;
         // Select list.
         let mut projection = Vec::with_capacity(s.projection.len());
         for item in &s.projection {
@@ -530,47 +646,160 @@ impl Ctx<'_> {
                 max: crate::plan::MAX_OUTPUTS,
             });
         }
-        let aggregate = projection[0].aggregate != Aggregate::None;
-        if let Some(p) = projection.iter().find(|p| (p.aggregate != Aggregate::None) != aggregate) {
-            return Err(Error::MixedAggregates { pos: p.pos });
+        let group_by = self.group_by(&s.group_by)?;
+        let aggregate = projection.iter().any(|p| p.aggregate != Aggregate::None);
+        if group_by.is_empty() {
+            let first = projection[0].aggregate != Aggregate::None;
+            if let Some(p) = projection.iter().find(|p| (p.aggregate != Aggregate::None) != first) {
+                return Err(Error::MixedAggregates { pos: p.pos });
+            }
+        } else {
+            self.check_grouping(&projection, &group_by, aggregate)?;
         }
 
         // WHERE: range conjunct + filter.
+        let block = self.block_column();
         let Some(selection) = &s.selection else {
-            return Err(Error::MissingBlockRange { pos: self.end });
+            return Err(Error::MissingBlockRange { pos: self.end, column: block.name() });
         };
         let mut conjuncts = Vec::new();
         flatten_and(selection, &mut conjuncts);
         let range_idx = conjuncts.iter().position(|c| self.is_range(c));
         let Some(range_idx) = range_idx else {
-            return Err(Error::MissingBlockRange { pos: self.pos(selection.span()) });
+            // An unknown column or a type error is the better message (`number` on `logs`).
+            for c in &conjuncts {
+                self.expect(self.expr(c)?, &[ValueType::Bool])?;
+            }
+            return Err(Error::MissingBlockRange {
+                pos: self.pos(selection.span()),
+                column: block.name(),
+            });
         };
         let (from_block, to_block) = self.range(conjuncts.remove(range_idx))?;
-        let mut predicate: Option<TypedExpr> = None;
+        let mut typed = Vec::with_capacity(conjuncts.len());
         for c in conjuncts {
-            let e = self.expect(self.expr(c)?, &[ValueType::Bool])?;
-            predicate = Some(match predicate {
-                None => e,
-                Some(p) => {
-                    let pos = p.pos;
-                    TypedExpr::binary(BinaryOp::And, p, e, ValueType::Bool, pos)
-                }
-            });
+            typed.push(self.expect(self.expr(c)?, &[ValueType::Bool])?);
         }
+        let step = typed.iter().find_map(|c| step_of(c, block));
+        let points =
+            if table.has_points() { self.points(&typed, selection)? } else { Points::default() };
+        let predicate = typed.into_iter().reduce(|p, e| {
+            let pos = p.pos;
+            TypedExpr::binary(BinaryOp::And, p, e, ValueType::Bool, pos)
+        });
         Ok(LogicalPlan {
-            table: Table::Headers,
+            table,
             from_block,
             to_block,
             predicate,
             projection,
             aggregate,
+            group_by: group_by.into_iter().map(|(c, _)| c).collect(),
+            step,
+            points,
         })
     }
 
-    /// Whether a conjunct is `number BETWEEN .. AND ..` (not negated).
+    /// The table's block-number column (column 0: `number` or `block_number`).
+    fn block_column(&self) -> ColumnRef {
+        ColumnRef { table: self.table, id: 0 }
+    }
+
+    /// The GROUP BY keys: columns of the table (including `word(data, i)`), at most
+    /// `MAX_OUTPUTS - 1` so that an aggregate fits beside them.
+    fn group_by(&self, g: &GroupByExpr) -> Result<Vec<(ColumnRef, Position)>> {
+        let expected = "GROUP BY <column>[, <column> ...]";
+        let (exprs, modifiers) = match g {
+            GroupByExpr::Expressions(e, m) => (e, m),
+            GroupByExpr::All(_) => return Err(unsupported(self.start, "GROUP BY ALL", expected)),
+        };
+        if !modifiers.is_empty() {
+            return Err(unsupported(self.start, "GROUP BY modifier", expected));
+        }
+        let mut keys = Vec::new();
+        for e in exprs {
+            let pos = self.pos(e.span());
+            let key = self.expr(e)?;
+            let ExprKind::Column(c) = key.kind else {
+                return Err(unsupported(pos, format!("GROUP BY expression {e}"), expected));
+            };
+            if !keys.iter().any(|(k, _)| *k == c) {
+                keys.push((c, pos));
+            }
+        }
+        if keys.len() >= crate::plan::MAX_OUTPUTS {
+            return Err(Error::TooManyOutputs {
+                pos: self.start,
+                got: keys.len() + 1,
+                max: crate::plan::MAX_OUTPUTS,
+            });
+        }
+        Ok(keys)
+    }
+
+    /// SQL's grouping rule, made strict so every result row names its group: each plain select
+    /// item is a group key, each group key is selected, and something is aggregated.
+    fn check_grouping(
+        &self,
+        projection: &[Projection],
+        keys: &[(ColumnRef, Position)],
+        aggregate: bool,
+    ) -> Result<()> {
+        if !aggregate {
+            return Err(Error::GroupWithoutAggregate { pos: projection[0].pos });
+        }
+        let plain_column = |p: &Projection| match (&p.aggregate, &p.expr) {
+            (Aggregate::None, Some(TypedExpr { kind: ExprKind::Column(c), .. })) => Some(*c),
+            _ => None,
+        };
+        for p in projection.iter().filter(|p| p.aggregate == Aggregate::None) {
+            if !plain_column(p).is_some_and(|c| keys.iter().any(|(k, _)| *k == c)) {
+                return Err(Error::NotGrouped { pos: p.pos, item: p.name.clone() });
+            }
+        }
+        for (k, pos) in keys {
+            if !projection.iter().any(|p| plain_column(p) == Some(*k)) {
+                return Err(Error::GroupKeyNotSelected { pos: *pos, key: k.name().into() });
+            }
+        }
+        Ok(())
+    }
+
+    /// The points an `accounts`/`storage` query names: the first top-level conjunct that is
+    /// `address = <constant>` or `address IN (<constants>)` (and the same for `slot`).
+    fn points(&self, conjuncts: &[TypedExpr], selection: &Expr) -> Result<Points> {
+        let column = |name: &str| ColumnRef {
+            table: self.table,
+            id: self.table.column_id(name).expect("accounts/storage column"),
+        };
+        let find = |name: &'static str| -> Result<Vec<U256>> {
+            let c = column(name);
+            conjuncts.iter().find_map(|e| constants_of(e, c)).ok_or(Error::MissingPoints {
+                pos: self.pos(selection.span()),
+                table: self.table.name(),
+                column: name,
+            })
+        };
+        let addresses: Vec<Address> = find("address")?
+            .into_iter()
+            .map(|v| Address::from_word(v.to_be_bytes::<32>().into()))
+            .collect();
+        let slots = if self.table == Table::Storage { find("slot")? } else { Vec::new() };
+        let points = Points { addresses, slots };
+        if points.per_block() > MAX_POINTS {
+            return Err(Error::TooManyPoints {
+                pos: self.pos(selection.span()),
+                got: points.per_block(),
+                max: MAX_POINTS,
+            });
+        }
+        Ok(points)
+    }
+
+    /// Whether a conjunct is `<block column> BETWEEN .. AND ..` (not negated).
     fn is_range(&self, e: &Expr) -> bool {
         let Expr::Between { expr, negated: false, .. } = e else { return false };
-        matches!(self.column_of(unnest(expr)), Some(Ok(HeaderColumn::Number)))
+        matches!(self.column_of(unnest(expr)), Some(Ok(c)) if c == self.block_column())
     }
 
     /// Extracts and checks the block range from a `number BETWEEN a AND b` conjunct.
@@ -664,62 +893,139 @@ impl Ctx<'_> {
 
     /// The single argument of an aggregate call; `None` for `*`.
     fn aggregate_arg<'e>(&self, f: &'e ast::Function, pos: Position) -> Result<Option<&'e Expr>> {
+        let expected = "an aggregate with one argument, e.g. SUM(gas_used)";
+        match self.call_args(f, pos, expected)?.as_slice() {
+            [arg] => Ok(*arg),
+            _ => Err(unsupported(pos, format!("call {f}"), expected)),
+        }
+    }
+
+    /// Resolves a column reference (`col` or `<table>.col`); `None` if `e` is not an
+    /// identifier.
+    fn column_of(&self, e: &Expr) -> Option<Result<ColumnRef>> {
+        let table = self.table;
+        let ident = match e {
+            Expr::Identifier(i) => i,
+            Expr::CompoundIdentifier(parts) => match parts.as_slice() {
+                [t, c] if t.value.eq_ignore_ascii_case(table.name()) => c,
+                _ => {
+                    return Some(Err(unsupported(
+                        self.pos(e.span()),
+                        format!("qualified name {e}"),
+                        format!("a column of {}", table.name()),
+                    )))
+                }
+            },
+            _ => return None,
+        };
+        let found = table.column_id(&ident.value).map(|id| ColumnRef { table, id });
+        Some(found.ok_or_else(|| {
+            let hint = if table == Table::Logs && ident.value.eq_ignore_ascii_case("data") {
+                " (read data with word(data, i))"
+            } else {
+                ""
+            };
+            Error::UnknownColumn {
+                pos: self.pos(ident.span),
+                name: ident.value.clone(),
+                expected: format!("{}{hint}", table.columns_list()),
+                table: table.name(),
+            }
+        }))
+    }
+
+    /// `word(data, i)` (logs) and `mapping_slot(key, base_slot)`; `None` for other names.
+    fn scalar_function(&self, f: &ast::Function, pos: Position) -> Option<Result<TypedExpr>> {
+        let name = f.name.to_string();
+        if name.eq_ignore_ascii_case("word") {
+            return Some(self.word(f, pos));
+        }
+        if name.eq_ignore_ascii_case("mapping_slot") {
+            return Some(self.mapping_slot(f, pos));
+        }
+        None
+    }
+
+    /// `word(data, i)`: the `logs` column of data word `i < MAX_LOG_DATA_WORDS`.
+    fn word(&self, f: &ast::Function, pos: Position) -> Result<TypedExpr> {
+        let expected = format!(
+            "word(data, <i>) with an integer literal i < {MAX_LOG_DATA_WORDS}, on table logs"
+        );
+        if self.table != Table::Logs {
+            return Err(unsupported(
+                pos,
+                format!("word() on table {}", self.table.name()),
+                expected,
+            ));
+        }
+        let args = self.call_args(f, pos, &expected)?;
+        let [Some(data), Some(index)] = args.as_slice() else {
+            return Err(unsupported(pos, format!("call {f}"), expected));
+        };
+        if !matches!(unnest(data), Expr::Identifier(i) if i.value.eq_ignore_ascii_case("data")) {
+            return Err(unsupported(self.pos(data.span()), format!("word({data}, ..)"), expected));
+        }
+        let ipos = self.pos(index.span());
+        let i = match unnest(index) {
+            Expr::Value(v) => match &v.value {
+                Value::Number(n, false) => n.parse::<usize>().ok(),
+                _ => None,
+            },
+            _ => None,
+        };
+        let Some(i) = i.filter(|&i| i < MAX_LOG_DATA_WORDS) else {
+            return Err(Error::InvalidLiteral { pos: ipos, literal: index.to_string(), expected });
+        };
+        let c = ColumnRef { table: Table::Logs, id: LogColumn::Word0 as u8 + i as u8 };
+        Ok(TypedExpr::new(ExprKind::Column(c), ValueType::Uint256, pos))
+    }
+
+    /// `mapping_slot(key, base_slot)`, folded to its constant (both arguments must be constant:
+    /// literals, placeholders or nested `mapping_slot` calls).
+    fn mapping_slot(&self, f: &ast::Function, pos: Position) -> Result<TypedExpr> {
+        let expected = "mapping_slot(<key>, <base slot>) with constant arguments";
+        let args = self.call_args(f, pos, expected)?;
+        let [Some(key), Some(base)] = args.as_slice() else {
+            return Err(unsupported(pos, format!("call {f}"), expected));
+        };
+        let constant = |e: &Expr, allowed: &[ValueType]| -> Result<U256> {
+            let t = self.expect(self.expr(e)?, allowed)?;
+            match t.kind {
+                ExprKind::Const(v) => Ok(v),
+                _ => Err(unsupported(t.pos, format!("non-constant argument {e}"), expected)),
+            }
+        };
+        let key = constant(key, &[ValueType::Uint256, ValueType::Address, ValueType::Bytes32])?;
+        let base = constant(base, &[ValueType::Uint256])?;
+        Ok(TypedExpr::new(ExprKind::Const(mapping_slot(key, base)), ValueType::Uint256, pos))
+    }
+
+    /// The arguments of a plain call (no DISTINCT, FILTER, OVER, ...); `None` stands for `*`.
+    fn call_args<'e>(
+        &self,
+        f: &'e ast::Function,
+        pos: Position,
+        expected: &str,
+    ) -> Result<Vec<Option<&'e Expr>>> {
         let plain = !f.uses_odbc_syntax
             && matches!(f.parameters, FunctionArguments::None)
             && f.filter.is_none()
             && f.null_treatment.is_none()
             && f.over.is_none()
             && f.within_group.is_empty();
-        let FunctionArguments::List(list) = &f.args else {
-            return Err(unsupported(
-                pos,
-                format!("call {f}"),
-                "an aggregate with one argument, e.g. SUM(gas_used)",
-            ));
-        };
-        if !plain
-            || list.duplicate_treatment.is_some()
-            || !list.clauses.is_empty()
-            || list.args.len() != 1
-        {
-            return Err(unsupported(
-                pos,
-                format!("call {f}"),
-                "an aggregate with one argument, e.g. SUM(gas_used)",
-            ));
+        let bad = || unsupported(pos, format!("call {f}"), expected);
+        let FunctionArguments::List(list) = &f.args else { return Err(bad()) };
+        if !plain || list.duplicate_treatment.is_some() || !list.clauses.is_empty() {
+            return Err(bad());
         }
-        match &list.args[0] {
-            FunctionArg::Unnamed(FunctionArgExpr::Wildcard) => Ok(None),
-            FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Ok(Some(e)),
-            _ => Err(unsupported(
-                pos,
-                format!("call {f}"),
-                "an aggregate with one argument, e.g. SUM(gas_used)",
-            )),
-        }
-    }
-
-    /// Resolves a column reference (`col` or `headers.col`); `None` if `e` is not an identifier.
-    fn column_of(&self, e: &Expr) -> Option<Result<HeaderColumn>> {
-        let ident = match e {
-            Expr::Identifier(i) => i,
-            Expr::CompoundIdentifier(parts) => match parts.as_slice() {
-                [t, c] if t.value.eq_ignore_ascii_case("headers") => c,
-                _ => {
-                    return Some(Err(unsupported(
-                        self.pos(e.span()),
-                        format!("qualified name {e}"),
-                        "a column of headers",
-                    )))
-                }
-            },
-            _ => return None,
-        };
-        Some(HeaderColumn::from_name(&ident.value).ok_or_else(|| Error::UnknownColumn {
-            pos: self.pos(ident.span),
-            name: ident.value.clone(),
-            expected: columns_list(),
-        }))
+        list.args
+            .iter()
+            .map(|a| match a {
+                FunctionArg::Unnamed(FunctionArgExpr::Wildcard) => Ok(None),
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Ok(Some(e)),
+                _ => Err(bad()),
+            })
+            .collect()
     }
 
     /// Lowers and type-checks an expression (no aggregates).
@@ -728,6 +1034,11 @@ impl Ctx<'_> {
         if let Some(c) = self.column_of(e) {
             let c = c?;
             return Ok(TypedExpr::new(ExprKind::Column(c), c.value_type(), pos));
+        }
+        if let Expr::Function(f) = e {
+            if let Some(r) = self.scalar_function(f, pos) {
+                return r;
+            }
         }
         use ValueType::*;
         match e {
@@ -837,7 +1148,7 @@ impl Ctx<'_> {
                     Err(unsupported(
                         pos,
                         format!("function {name}"),
-                        "one of the aggregates COUNT, SUM, AVG, MIN, MAX",
+                        "one of the aggregates COUNT, SUM, AVG, MIN, MAX, or word(data, i) (logs), mapping_slot(key, base_slot)",
                     ))
                 }
             }
@@ -958,6 +1269,19 @@ impl Ctx<'_> {
     /// Operands of `=`/`<>`/`IN`: placeholders take the first fixed type, then all types must
     /// equal the first operand's.
     fn unify(&self, exprs: Vec<TypedExpr>) -> Result<Vec<TypedExpr>> {
+        // A 64-digit hex literal is a word: beside a uint256 expression (`slot = 0x…`) it is
+        // read as that uint256.
+        let is_literal = |e: &TypedExpr| matches!(e.kind, ExprKind::Const(_));
+        let numeric = exprs.iter().any(|e| !is_literal(e) && e.ty == ValueType::Uint256);
+        let exprs: Vec<TypedExpr> = exprs
+            .into_iter()
+            .map(|mut e| {
+                if numeric && is_literal(&e) && !e.flexible && e.ty == ValueType::Bytes32 {
+                    e.ty = ValueType::Uint256;
+                }
+                e
+            })
+            .collect();
         let ty = exprs.iter().find(|e| !e.flexible).map_or(ValueType::Uint256, |e| e.ty);
         let exprs = exprs.into_iter().map(|e| self.coerce(e, ty)).collect::<Result<Vec<_>>>()?;
         let first = exprs[0].ty;
@@ -970,6 +1294,49 @@ impl Ctx<'_> {
         }
         Ok(exprs)
     }
+}
+
+/// The values of `e` when it is `c = <constant>` (either side) or an `OR` chain of those (an
+/// `IN` list), deduplicated in order.
+pub(crate) fn constants_of(e: &TypedExpr, c: ColumnRef) -> Option<Vec<U256>> {
+    match &e.kind {
+        ExprKind::Binary { op: BinaryOp::Eq, left, right } => match (&left.kind, &right.kind) {
+            (ExprKind::Column(x), ExprKind::Const(v))
+            | (ExprKind::Const(v), ExprKind::Column(x))
+                if *x == c =>
+            {
+                Some(vec![*v])
+            }
+            _ => None,
+        },
+        ExprKind::Binary { op: BinaryOp::Or, left, right } => {
+            let mut all = constants_of(left, c)?;
+            for v in constants_of(right, c)? {
+                if !all.contains(&v) {
+                    all.push(v);
+                }
+            }
+            Some(all)
+        }
+        _ => None,
+    }
+}
+
+/// The sampling of a conjunct `block % k = r` (either side of `=`), with `2 <= k < 2^64` and
+/// `r < k`.
+fn step_of(e: &TypedExpr, block: ColumnRef) -> Option<Step> {
+    let ExprKind::Binary { op: BinaryOp::Eq, left, right } = &e.kind else { return None };
+    let (modulo, residue) = match (&left.kind, &right.kind) {
+        (ExprKind::Binary { .. }, ExprKind::Const(r)) => (left, *r),
+        (ExprKind::Const(r), ExprKind::Binary { .. }) => (right, *r),
+        _ => return None,
+    };
+    let ExprKind::Binary { op: BinaryOp::Mod, left: x, right: k } = &modulo.kind else {
+        return None;
+    };
+    let (ExprKind::Column(x), ExprKind::Const(k)) = (&x.kind, &k.kind) else { return None };
+    let (every, offset) = (u64::try_from(*k).ok()?, u64::try_from(residue).ok()?);
+    (*x == block && every >= 2 && offset < every).then_some(Step { every, offset })
 }
 
 /// Strips parentheses.

@@ -1,11 +1,11 @@
 //! Logical plan → physical plan: the bytecode [`Program`] (SSA, deduplicated constants and
 //! common subexpressions), the block range and the block jobs (map leaves), with an `EXPLAIN`.
 
-use crate::columns::HeaderRow;
+use crate::columns::LogColumn;
 use crate::error::{Error, Position, Result};
-use crate::logical::{logical_plan, ExprKind, LogicalPlan, TypedExpr};
+use crate::logical::{logical_plan, BinaryOp, ColumnRef, ExprKind, LogicalPlan, TypedExpr};
 use crate::plan::{Aggregate, Op, Opcode, Output, Program, Table, MAX_CONSTANTS, MAX_OPS};
-use alloy_primitives::{B256, U256};
+use alloy_primitives::{Address, Bloom, BloomInput, B256, U256};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
@@ -23,8 +23,37 @@ pub const ESTIMATE_CORES: u64 = 2;
 pub struct BlockJob {
     /// The block.
     pub block_number: u64,
-    /// The table whose rows of that block are proven (for `headers`: the header itself).
+    /// The table whose rows of that block are proven (for `headers`: the header itself). A
+    /// block that a sampled query skips (`block_number % k <> r`) has a `headers` job: only its
+    /// link in the header chain is proven.
     pub table: Table,
+}
+
+/// What a `logs` query's filter requires of every selected log, for ruling blocks out by their
+/// `logs_bloom` (Yellow Paper §4.3.1, M3:2048): each inner list is the alternatives of one
+/// top-level conjunct `address = ..`/`address IN (..)`/`topicN = ..`/`topicN IN (..)`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BloomFilter {
+    /// Alternatives of the `address` conjunct, if any.
+    pub addresses: Vec<Address>,
+    /// Alternatives of each `topicN` conjunct (empty: no conjunct on that topic).
+    pub topics: [Vec<B256>; 4],
+}
+
+impl BloomFilter {
+    /// Whether the filter constrains anything (else no block can be ruled out).
+    pub fn is_empty(&self) -> bool {
+        self.addresses.is_empty() && self.topics.iter().all(Vec::is_empty)
+    }
+
+    /// Whether `bloom` proves that no log of the block can pass the filter: some conjunct has no
+    /// alternative whose bloom bits are all set. A bloom has false positives only, so a block it
+    /// rules out has no matching log; a block it keeps may still have none.
+    pub fn rules_out(&self, bloom: &Bloom) -> bool {
+        let absent = |bytes: &[u8]| !bloom.contains_input(BloomInput::Raw(bytes));
+        (!self.addresses.is_empty() && self.addresses.iter().all(|a| absent(a.as_slice())))
+            || self.topics.iter().any(|t| !t.is_empty() && t.iter().all(|h| absent(h.as_slice())))
+    }
 }
 
 /// A compiled query: the physical plan.
@@ -39,7 +68,7 @@ pub struct CompiledQuery {
     /// The SQL text compiled.
     pub sql: String,
     /// One job per block of the range, in block order (`to_block - from_block + 1` jobs, at most
-    /// [`crate::MAX_RANGE_BLOCKS`]).
+    /// [`crate::MAX_RANGE_BLOCKS`]); see [`BlockJob`] for sampled queries.
     pub jobs: Vec<BlockJob>,
     /// The logical plan the program was generated from.
     pub logical: LogicalPlan,
@@ -114,7 +143,10 @@ pub fn physical_plan(logical: LogicalPlan, sql: &str) -> Result<CompiledQuery> {
     };
     program.validate()?;
     let jobs = (logical.from_block..=logical.to_block)
-        .map(|block_number| BlockJob { block_number, table: logical.table })
+        .map(|block_number| BlockJob {
+            block_number,
+            table: if logical.samples(block_number) { logical.table } else { Table::Headers },
+        })
         .collect();
     Ok(CompiledQuery {
         program,
@@ -144,7 +176,7 @@ impl Emitter {
 
     fn emit(&mut self, e: &TypedExpr) -> usize {
         let key = match &e.kind {
-            ExprKind::Column(c) => (Opcode::Column, *c as usize, 0),
+            ExprKind::Column(c) => (Opcode::Column, c.id as usize, 0),
             ExprKind::Const(v) => (Opcode::Const, self.constant(*v), 0),
             ExprKind::Binary { op, left, right } => {
                 let a = self.emit(left);
@@ -241,6 +273,40 @@ impl CompiledQuery {
             self.from_block,
             self.to_block
         );
+        let sampled = self.sampled_blocks().count();
+        if sampled as u64 != self.num_blocks() {
+            let _ = writeln!(
+                s,
+                "  {sampled} sampled blocks with rows; the other {} prove only their header link",
+                self.num_blocks() - sampled as u64
+            );
+        }
+        if self.logical.table.has_points() {
+            let _ = writeln!(
+                s,
+                "  {} points per sampled block ({} rows)",
+                self.logical.points.per_block(),
+                self.logical.points.per_block() * sampled
+            );
+        }
+        if let Some(f) = self.bloom_filter() {
+            let mut parts = Vec::new();
+            if !f.addresses.is_empty() {
+                parts.push(format!("address in {} values", f.addresses.len()));
+            }
+            for (i, t) in f.topics.iter().enumerate().filter(|(_, t)| !t.is_empty()) {
+                parts.push(format!("topic{i} in {} values", t.len()));
+            }
+            let _ = writeln!(
+                s,
+                "  bloom rule-out: a block whose logs_bloom lacks every value of one of [{}] has no matching log",
+                parts.join("; ")
+            );
+        }
+        if let Some(reason) = self.program.unprovable_reason() {
+            let _ = writeln!(s, "\nproving: {reason}; native evaluation only");
+            return s;
+        }
         let c = self.circuit_counts();
         let _ = writeln!(s, "\ncircuits:");
         let _ = writeln!(
@@ -258,32 +324,102 @@ impl CompiledQuery {
         s
     }
 
-    /// Evaluates the program over `rows`, which must be exactly the range's rows in block order
-    /// (completeness, DESIGN.md §1); see [`crate::evaluate`].
-    ///
-    /// Errors: [`Error::RowsMismatch`] when a row's block number is not the next block of the
-    /// range or the count differs; evaluation errors of [`crate::evaluate`].
-    pub fn evaluate(&self, rows: &[HeaderRow]) -> Result<Vec<Vec<Option<U256>>>> {
-        if rows.len() as u64 != self.num_blocks() {
-            return Err(Error::RowsMismatch {
-                expected: format!(
-                    "{} rows for blocks {}..={}",
-                    self.num_blocks(),
-                    self.from_block,
-                    self.to_block
-                ),
-                found: format!("{} rows", rows.len()),
-            });
+    /// Blocks of the range that have rows (all, unless the query samples every k-th block).
+    pub fn sampled_blocks(&self) -> impl Iterator<Item = u64> + '_ {
+        (self.from_block..=self.to_block).filter(|&n| self.logical.samples(n))
+    }
+
+    /// The bloom rule-out filter of a `logs` query (`None` for other tables or when the filter
+    /// pins neither the address nor a topic).
+    pub fn bloom_filter(&self) -> Option<BloomFilter> {
+        if self.program.table != Table::Logs {
+            return None;
         }
-        for (i, row) in rows.iter().enumerate() {
-            let expected = self.from_block + i as u64;
-            if row[0] != Some(U256::from(expected)) {
-                return Err(Error::RowsMismatch {
-                    expected: format!("block {expected} at row {i}"),
-                    found: format!("{:?}", row[0]),
-                });
+        let mut conjuncts = Vec::new();
+        if let Some(p) = &self.logical.predicate {
+            top_level_and(p, &mut conjuncts);
+        }
+        let word = |v: &U256| B256::from(v.to_be_bytes::<32>());
+        let values = |c: LogColumn| -> Vec<U256> {
+            let c = ColumnRef { table: Table::Logs, id: c as u8 };
+            conjuncts.iter().find_map(|e| crate::logical::constants_of(e, c)).unwrap_or_default()
+        };
+        let addresses =
+            values(LogColumn::Address).iter().map(|v| Address::from_word(word(v))).collect();
+        let topics = [LogColumn::Topic0, LogColumn::Topic1, LogColumn::Topic2, LogColumn::Topic3]
+            .map(|c| values(c).iter().map(word).collect());
+        let f = BloomFilter { addresses, topics };
+        (!f.is_empty()).then_some(f)
+    }
+
+    /// Evaluates the program over `rows`, the table's rows of the range in block order
+    /// (completeness, DESIGN.md §1, is the caller's: every header of the range, every receipt
+    /// or log of each block, every point of each sampled block); see [`crate::evaluate`].
+    ///
+    /// Errors: [`Error::RowsMismatch`] when a row's block is outside the range, out of order,
+    /// or (for `headers`) not exactly the next block, and for `accounts`/`storage` when a
+    /// sampled block does not have exactly one row per point; evaluation errors of
+    /// [`crate::evaluate`].
+    pub fn evaluate<R: AsRef<[Option<U256>]>>(&self, rows: &[R]) -> Result<Vec<Vec<Option<U256>>>> {
+        let mismatch = |expected: String, found: String| Error::RowsMismatch { expected, found };
+        let block = |row: &R| row.as_ref().first().copied().flatten();
+        if self.program.table == Table::Headers {
+            if rows.len() as u64 != self.num_blocks() {
+                return Err(mismatch(
+                    format!(
+                        "{} rows for blocks {}..={}",
+                        self.num_blocks(),
+                        self.from_block,
+                        self.to_block
+                    ),
+                    format!("{} rows", rows.len()),
+                ));
+            }
+            for (i, row) in rows.iter().enumerate() {
+                let expected = self.from_block + i as u64;
+                if block(row) != Some(U256::from(expected)) {
+                    return Err(mismatch(
+                        format!("block {expected} at row {i}"),
+                        format!("{:?}", block(row)),
+                    ));
+                }
+            }
+        } else {
+            let mut previous = self.from_block;
+            for (i, row) in rows.iter().enumerate() {
+                let n = block(row).and_then(|n| u64::try_from(n).ok());
+                match n {
+                    Some(n) if n >= previous && n <= self.to_block => previous = n,
+                    _ => {
+                        return Err(mismatch(
+                            format!("a block in {previous}..={} at row {i}", self.to_block),
+                            format!("{n:?}"),
+                        ))
+                    }
+                }
+            }
+            if self.program.table.has_points() {
+                let per_block = self.logical.points.per_block();
+                let expected = self.sampled_blocks().count() * per_block;
+                if rows.len() != expected {
+                    return Err(mismatch(
+                        format!("{expected} rows ({per_block} points per sampled block)"),
+                        format!("{} rows", rows.len()),
+                    ));
+                }
             }
         }
         crate::eval::evaluate(&self.program, rows)
+    }
+}
+
+/// Splits a typed conjunction into its top-level conjuncts.
+fn top_level_and<'e>(e: &'e TypedExpr, out: &mut Vec<&'e TypedExpr>) {
+    match &e.kind {
+        ExprKind::Binary { op: BinaryOp::And, left, right } => {
+            top_level_and(left, out);
+            top_level_and(right, out);
+        }
+        _ => out.push(e),
     }
 }

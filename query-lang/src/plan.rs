@@ -38,6 +38,8 @@ pub const MAX_CONSTANTS: usize = 8;
 pub const MAX_OUTPUTS: usize = 4;
 /// Maximum number of result rows a non-aggregate query may return over its range.
 pub const MAX_RESULT_ROWS: usize = 16;
+/// Maximum number of groups (result rows) of a `GROUP BY` query over its range.
+pub const MAX_GROUPS: usize = 16;
 /// Encoding of "no filter" in the `filter` byte.
 pub const NO_FILTER: u8 = 0xff;
 
@@ -48,6 +50,14 @@ pub const NO_FILTER: u8 = 0xff;
 pub enum Table {
     /// One row per block header.
     Headers = 0,
+    /// One row per transaction receipt.
+    Receipts = 1,
+    /// One row per log.
+    Logs = 2,
+    /// Point rows at `(block_number, address)`.
+    Accounts = 3,
+    /// Point rows at `(block_number, address, slot)`.
+    Storage = 4,
 }
 
 /// Opcodes, with their byte in the canonical encoding.
@@ -194,8 +204,9 @@ pub struct Output {
 ///
 /// Invariants checked by [`Program::validate`]: `ops.len() <= MAX_OPS`,
 /// `constants.len() <= MAX_CONSTANTS`, `1 <= outputs.len() <= MAX_OUTPUTS`, registers read by op
-/// `i` are `< i`, the filter and output registers are `< ops.len()`, and either every output is
-/// an aggregate or none is.
+/// `i` are `< i`, the filter and output registers are `< ops.len()`, and `Column` ids name a
+/// column of `table`. Plain outputs of a program that also has aggregates are its group keys
+/// (`GROUP BY`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Program {
     /// Table read.
@@ -211,10 +222,32 @@ pub struct Program {
 }
 
 impl Program {
-    /// Whether every output is an aggregate (one result row) rather than plain (a row per
-    /// selected row).
+    /// Whether the program aggregates (some output is an aggregate): one result row, or one
+    /// per group when [`Program::is_grouped`]; otherwise a row per selected row.
     pub fn is_aggregate(&self) -> bool {
-        self.outputs.iter().all(|o| o.aggregate != Aggregate::None)
+        self.outputs.iter().any(|o| o.aggregate != Aggregate::None)
+    }
+
+    /// Whether the program is a `GROUP BY`: it aggregates and some outputs are plain. Those
+    /// plain outputs are the group keys (the dialect requires every group key to be selected
+    /// and every plain select item to be a group key).
+    pub fn is_grouped(&self) -> bool {
+        self.is_aggregate() && self.outputs.iter().any(|o| o.aggregate == Aggregate::None)
+    }
+
+    /// Why this release's circuits cannot prove the program (`None` when they can): they cover
+    /// aggregates without GROUP BY over `headers` (the root circuit rejects plain outputs, the
+    /// map circuits a table byte other than 0).
+    pub fn unprovable_reason(&self) -> Option<String> {
+        if self.table != Table::Headers {
+            Some(format!("the {} circuits are not in this release", self.table.name()))
+        } else if !self.is_aggregate() {
+            Some("only aggregate selects (COUNT/SUM/AVG/MIN/MAX) are provable; plain-column selects run natively".into())
+        } else if self.is_grouped() {
+            Some("GROUP BY is not provable in this release".into())
+        } else {
+            None
+        }
     }
 
     /// Canonical encoding, the preimage of `query_hash`: a fixed-length layout of
@@ -377,7 +410,7 @@ impl fmt::Display for ValueType {
 
 impl Program {
     /// Checks the invariants listed on [`Program`], plus canonical form: `Column` ids name a
-    /// column of the table (< [`crate::columns::NUM_HEADER_COLUMNS`]), `Const` indices are in the
+    /// column of the table (< [`Table::num_columns`]), `Const` indices are in the
     /// pool, operands an op does not use are 0, and a `CountStar` output reads register 0.
     ///
     /// Errors: [`Error::InvalidProgram`] with the offending op index (when in an op) and the
@@ -402,8 +435,8 @@ impl Program {
         for (i, op) in self.ops.iter().enumerate() {
             let (a_ok, a_expected) = match op.opcode {
                 Opcode::Column => (
-                    (op.a as usize) < crate::columns::NUM_HEADER_COLUMNS,
-                    format!("a column id < {}", crate::columns::NUM_HEADER_COLUMNS),
+                    (op.a as usize) < self.table.num_columns(),
+                    format!("a column id of {} < {}", self.table.name(), self.table.num_columns()),
                 ),
                 Opcode::Const => (
                     (op.a as usize) < self.constants.len(),
@@ -439,16 +472,6 @@ impl Program {
                 );
             }
         }
-        let aggregates = self.outputs.iter().filter(|o| o.aggregate != Aggregate::None).count();
-        if aggregates != 0 && aggregates != self.outputs.len() {
-            return invalid(
-                None,
-                format!(
-                    "{aggregates} of {} outputs are aggregates, expected all or none",
-                    self.outputs.len()
-                ),
-            );
-        }
         for (j, o) in self.outputs.iter().enumerate() {
             let ok = match o.aggregate {
                 Aggregate::CountStar => o.reg == 0,
@@ -469,7 +492,8 @@ impl Program {
     }
 
     /// Human-readable disassembly: the constant pool, one op per line (`r<i> = <Opcode> ...`),
-    /// the filter register and the outputs. Column operands are shown with their `headers` name.
+    /// the filter register and the outputs. Column operands are shown with their name in the
+    /// program's table.
     pub fn disassemble(&self) -> String {
         let mut s = String::new();
         for (k, c) in self.constants.iter().enumerate() {
@@ -478,9 +502,7 @@ impl Program {
         for (i, op) in self.ops.iter().enumerate() {
             let _ = match op.opcode {
                 Opcode::Column => {
-                    let name = crate::columns::HeaderColumn::ALL
-                        .get(op.a as usize)
-                        .map_or("?", |c| c.name());
+                    let name = self.table.column_name(op.a).unwrap_or("?");
                     writeln!(s, "r{i} = Column {name} (#{})", op.a)
                 }
                 Opcode::Const => writeln!(s, "r{i} = Const k{}", op.a),
@@ -541,9 +563,7 @@ impl Program {
         if bytes[0] != PLAN_ENCODING_VERSION {
             return Err(err(0, "unknown version"));
         }
-        if bytes[1] != Table::Headers as u8 {
-            return Err(err(1, "unknown table"));
-        }
+        let table = Table::from_u8(bytes[1]).ok_or(err(1, "unknown table"))?;
         let n_constants = bytes[2] as usize;
         if n_constants > MAX_CONSTANTS {
             return Err(err(2, "too many constants"));
@@ -583,7 +603,7 @@ impl Program {
                 value_type: ValueType::Uint256,
             });
         }
-        let program = Program { table: Table::Headers, constants, ops, filter, outputs };
+        let program = Program { table, constants, ops, filter, outputs };
         if let Some(i) = program.encode().iter().zip(bytes).position(|(a, b)| a != b) {
             return Err(err(i, "non-zero padding"));
         }

@@ -4,5 +4,6 @@ mod anvil;
 mod common;
 mod fixtures;
 mod postgres;
+mod queries;
 mod receipts;
 mod state;

@@ -4,13 +4,14 @@
 use crate::common::{mainnet_fixtures, sqlite_store};
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::rpc::types::TransactionReceipt;
-use alloy_primitives::Bloom;
+use alloy_primitives::{Address, Bloom, U256};
 use annals_indexer::receipts::rpc_receipts_to_consensus;
 use annals_indexer::testing::{produce_blocks, Anvil};
 use annals_indexer::{
     import_dir, import_receipts_dir, index_range, index_receipts_with_provider,
     verify_block_receipts, HeaderProvider, IndexOptions, IndexerError, ReceiptsSource, Store,
 };
+use annals_query_lang::compile;
 use serde_json::Value;
 use sqlx::Row;
 use std::collections::BTreeSet;
@@ -319,4 +320,89 @@ async fn erc20_logs_equal_the_nodes_eth_get_logs() {
     let to: BTreeSet<_> =
         node_logs.iter().filter(|l| l.topics()[0] == transfer).map(|l| l.topics()[2]).collect();
     assert_eq!(to.len(), chain.holders.len());
+
+    // The issue's query, evaluated natively over the stored rows, against an independent sum
+    // over eth_getLogs: every holder's received amount and transfer count.
+    let range = format!("block_number BETWEEN {a} AND {b}");
+    let token = chain.token;
+    let sql = |holder: Address| {
+        format!(
+            "SELECT SUM(word(data, 0)), COUNT(*) FROM logs WHERE address = {token} \
+             AND topic0 = {transfer} AND topic2 = {} AND {range}",
+            holder.into_word()
+        )
+    };
+    let first = compile(&sql(chain.holders[0])).unwrap();
+    let rows = store.query_rows(&first).await.unwrap();
+    let received = |holder: Address| {
+        let logs: Vec<_> = node_logs
+            .iter()
+            .filter(|l| l.topics()[0] == transfer && l.topics()[2] == holder.into_word())
+            .collect();
+        let sum: U256 = logs.iter().map(|l| U256::from_be_slice(&l.data().data[..32])).sum();
+        (sum, logs.len() as u64)
+    };
+    for &holder in &chain.holders {
+        let got = compile(&sql(holder)).unwrap().evaluate(&rows).unwrap();
+        let (sum, count) = received(holder);
+        assert_eq!(got, vec![vec![Some(sum), Some(U256::from(count))]], "holder {holder}");
+    }
+    // GROUP BY topic2 over the longest prefix of the range with at most 16 recipients: one
+    // row per recipient, ordered by topic2.
+    let recipients_until = |c: u64| -> BTreeSet<_> {
+        node_logs
+            .iter()
+            .filter(|l| l.topics()[0] == transfer && l.block_number.unwrap() <= c)
+            .map(|l| l.topics()[2])
+            .collect()
+    };
+    let c = (a..=b).take_while(|&c| recipients_until(c).len() <= 16).last().unwrap();
+    let grouped = compile(&format!(
+        "SELECT topic2, SUM(word(data, 0)), COUNT(*) FROM logs WHERE address = {token} \
+         AND topic0 = {transfer} AND block_number BETWEEN {a} AND {c} GROUP BY topic2"
+    ))
+    .unwrap();
+    let prefix: Vec<_> = rows.iter().filter(|r| r[0] <= Some(U256::from(c))).cloned().collect();
+    let expected: Vec<_> = recipients_until(c)
+        .into_iter()
+        .map(|t| {
+            let logs: Vec<_> = node_logs
+                .iter()
+                .filter(|l| {
+                    l.topics()[0] == transfer && l.topics()[2] == t && l.block_number.unwrap() <= c
+                })
+                .collect();
+            let sum: U256 = logs.iter().map(|l| U256::from_be_slice(&l.data().data[..32])).sum();
+            vec![Some(U256::from_be_bytes(t.0)), Some(sum), Some(U256::from(logs.len()))]
+        })
+        .collect();
+    assert!(expected.len() >= 8, "{} groups", expected.len());
+    assert_eq!(grouped.evaluate(&prefix).unwrap(), expected);
+    // Grouping every recipient exceeds the bound on groups, with a clear error.
+    let all = compile(&format!(
+        "SELECT topic2, COUNT(*) FROM logs WHERE address = {token} AND topic0 = {transfer} \
+         AND {range} GROUP BY topic2"
+    ))
+    .unwrap();
+    let err = all.evaluate(&rows).unwrap_err().to_string();
+    assert!(err.contains("too many groups"), "{err}");
+
+    // Bloom rule-out: never a block with a matching log; the blocks without token traffic are.
+    let filter = first.bloom_filter().unwrap();
+    assert_eq!(filter.addresses, vec![token]);
+    let mut ruled_out = 0;
+    for n in a..=b {
+        let header = store.header(n).await.unwrap().unwrap();
+        if filter.rules_out(&header.header.logs_bloom) {
+            ruled_out += 1;
+            let matching = node_logs.iter().any(|l| {
+                l.block_number == Some(n)
+                    && l.topics()[0] == transfer
+                    && l.topics()[2] == chain.holders[0].into_word()
+            });
+            assert!(!matching, "block {n} ruled out but has a matching log");
+        }
+    }
+    let quiet = (a..=b).filter(|n| !blocks.contains(n)).count();
+    assert!(ruled_out >= quiet, "{ruled_out} ruled out, {quiet} blocks without token logs");
 }

@@ -7,8 +7,10 @@ use alloy::rpc::types::EIP1186AccountProofResponse;
 use alloy_primitives::{keccak256, Address, B256, U256};
 use annals_indexer::testing::{produce_erc20_blocks, Anvil};
 use annals_indexer::{
-    fetch_account, import_dir, import_proofs_dir, index_range, IndexOptions, IndexerError, Store,
+    fetch_account, fetch_query_points, import_dir, import_proofs_dir, index_range, IndexOptions,
+    IndexerError, Store,
 };
+use annals_query_lang::compile;
 use serde_json::Value;
 use std::path::Path;
 
@@ -195,6 +197,64 @@ async fn erc20_balances_equal_the_nodes_storage() {
         assert_eq!(again, a);
     }
     assert!(changed > holders.len(), "balances must change across the sampled blocks");
+
+    // The issue's storage query: holder 0's balance at every other block of the whole range
+    // (the planner's points fetched with eth_getProof, verified, stored), against the node's
+    // eth_getStorageAt.
+    let (a, b) = (chain.first_block, chain.head);
+    assert!(b - a + 1 >= 32);
+    let token = chain.token;
+    let sampled = compile(&format!(
+        "SELECT block_number, value FROM storage WHERE address = {token} \
+         AND slot = mapping_slot({}, 0) AND block_number BETWEEN {a} AND {b} \
+         AND block_number % 2 = {}",
+        holders[0],
+        (a + 1) % 2
+    ))
+    .unwrap();
+    let fetched = fetch_query_points(&store, &provider, &sampled, &opts).await.unwrap();
+    assert_eq!(fetched as u64, (a..=b).filter(|n| n % 2 == (a + 1) % 2).count() as u64);
+    assert_eq!(fetch_query_points(&store, &provider, &sampled, &opts).await.unwrap(), 0);
+    let got = sampled.evaluate(&store.query_rows(&sampled).await.unwrap()).unwrap();
+    let node_balance = |n: u64, holder: Address| {
+        let provider = &provider;
+        async move {
+            provider
+                .get_storage_at(token, mapping_slot(holder, 0).into())
+                .block_id(n.into())
+                .await
+                .unwrap()
+        }
+    };
+    let mut expected = Vec::new();
+    for n in (a..=b).filter(|n| n % 2 == (a + 1) % 2) {
+        expected.push(vec![Some(U256::from(n)), Some(node_balance(n, holders[0]).await)]);
+    }
+    assert_eq!(got, expected);
+    // AVG/MIN/MAX of two holders' balances over every block of the range, grouped by slot.
+    let stats = compile(&format!(
+        "SELECT slot, AVG(value), MIN(value), MAX(value) FROM storage WHERE address = {token} \
+         AND slot IN (mapping_slot({}, 0), mapping_slot({}, 0)) \
+         AND block_number BETWEEN {a} AND {b} GROUP BY slot",
+        holders[0], holders[1]
+    ))
+    .unwrap();
+    fetch_query_points(&store, &provider, &stats, &opts).await.unwrap();
+    let got = stats.evaluate(&store.query_rows(&stats).await.unwrap()).unwrap();
+    let mut expected = Vec::new();
+    for &h in &holders[..2] {
+        let mut values = Vec::new();
+        for n in a..=b {
+            values.push(node_balance(n, h).await);
+        }
+        let avg = values.iter().sum::<U256>() / U256::from(values.len());
+        let (min, max) = (*values.iter().min().unwrap(), *values.iter().max().unwrap());
+        let slot = U256::from_be_bytes(mapping_slot(h, 0).0);
+        expected.push(vec![Some(slot), Some(avg), Some(min), Some(max)]);
+    }
+    expected.sort();
+    assert_eq!(got, expected);
+    assert_ne!(got[0][2], got[0][3], "the balance changes over the range");
     // An account that never existed: proven absent, read as the empty account.
     let nobody = Address::repeat_byte(0xee);
     let a =

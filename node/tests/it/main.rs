@@ -132,4 +132,31 @@ fn cli_proves_mainnet_run_16000003_to_16000005() {
     assert_eq!((env.from_block, env.to_block), (16_000_003, 16_000_005));
     let out = annals().arg("verify").arg(&proof).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // The imported receipts answer through the CLI (natively: their circuits are not in this
+    // release, and `--prove` says so before building any circuit).
+    let sql = "SELECT COUNT(*), SUM(gas_used) FROM receipts WHERE block_number BETWEEN 1150000 AND 1150000";
+    let out = annals().args(["--db", &db, "query", sql, "--json"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let header = std::fs::read_to_string(dir.join("headers/1150000.json")).unwrap();
+    let header: serde_json::Value = serde_json::from_str(&header).unwrap();
+    let gas = u64::from_str_radix(header["gasUsed"].as_str().unwrap().trim_start_matches("0x"), 16);
+    assert!(stdout.contains(&format!("\"{}\"", gas.unwrap())), "{stdout}");
+    let out = annals().args(["--db", &db, "query", sql, "--prove"]).output().unwrap();
+    assert!(!out.status.success());
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        e.contains("cannot prove this query: the receipts circuits are not in this release"),
+        "{e}"
+    );
+    // explain of a logs query shows the bloom rule-out of each indexed block.
+    let sql = "SELECT COUNT(*) FROM logs WHERE block_number BETWEEN 1150000 AND 1150001 \
+               AND address = 0x5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a";
+    let out = annals().args(["--db", &db, "explain", sql]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("1150000: ruled out by logs_bloom"), "{stdout}");
+    assert!(stdout.contains("1 of 1 indexed blocks ruled out by bloom"), "{stdout}");
+    assert!(stdout.contains("1150001: header not indexed"), "{stdout}");
 }

@@ -2,7 +2,7 @@
 //! `EXPLAIN`, and `query_hash` regression values.
 
 use alloy_primitives::{b256, U256};
-use annals_query_lang::plan::{Aggregate, Program, ValueType};
+use annals_query_lang::plan::{Aggregate, Program, Table, ValueType};
 use annals_query_lang::{compile, compile_with_params, BlockJob, MAX_RANGE_BLOCKS};
 
 const Q_AGG: &str =
@@ -26,10 +26,7 @@ fn aggregate_query_without_filter() {
     assert_eq!(
         q.jobs,
         (17_000_000..=17_000_002)
-            .map(|block_number| BlockJob {
-                block_number,
-                table: annals_query_lang::plan::Table::Headers
-            })
+            .map(|block_number| BlockJob { block_number, table: Table::Headers })
             .collect::<Vec<_>>()
     );
     // Canonical fixed-length encoding, byte by byte (plan.rs): version, table, no constants,
@@ -206,7 +203,7 @@ fn program_validation() {
         (
             Program { ops: vec![Op { opcode: Opcode::Column, a: 17, b: 0 }], ..good.clone() },
             Some(0),
-            "column id < 17",
+            "column id of headers < 17",
         ),
         (
             Program { ops: vec![Op { opcode: Opcode::Const, a: 0, b: 0 }], ..good.clone() },
@@ -222,11 +219,12 @@ fn program_validation() {
         (Program { outputs: vec![], ..good.clone() }, None, "0 outputs"),
         (
             Program {
-                outputs: vec![out(Aggregate::Sum, 0), out(Aggregate::None, 1)],
+                table: Table::Storage,
+                ops: vec![Op { opcode: Opcode::Column, a: 4, b: 0 }],
                 ..good.clone()
             },
-            None,
-            "all or none",
+            Some(0),
+            "column id of storage < 4",
         ),
         (
             Program { outputs: vec![out(Aggregate::CountStar, 1)], ..good.clone() },

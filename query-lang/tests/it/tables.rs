@@ -1,0 +1,183 @@
+//! The `receipts`, `logs`, `accounts` and `storage` tables: compilation (columns, `word`,
+//! `mapping_slot`, GROUP BY, sampling, points, bloom filter) and evaluation over synthetic rows
+//! whose expected results are written out by hand.
+
+use alloy_primitives::{address, b256, Address, Bloom, BloomInput, B256, U256};
+use annals_query_lang::columns::{data_word, mapping_slot, LogColumn, Row};
+use annals_query_lang::plan::{Aggregate, Table};
+use annals_query_lang::{compile, Error};
+
+const TOKEN: Address = address!("00000000000000000000000000000000000000aa");
+const TRANSFER: B256 = b256!("ddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef");
+
+fn u(v: u64) -> Option<U256> {
+    Some(U256::from(v))
+}
+
+/// A `logs` row: block, log index, address, topics, one data word.
+fn log(block: u64, index: u64, addr: Address, topics: &[B256], amount: Option<u64>) -> Row {
+    let mut r: Row = vec![u(block), u(0), u(index), Some(U256::from_be_slice(addr.as_slice()))];
+    r.extend((0..4).map(|i| topics.get(i).map(|t| U256::from_be_bytes(t.0))));
+    let data: Vec<u8> =
+        amount.map(|a| U256::from(a).to_be_bytes::<32>().to_vec()).unwrap_or_default();
+    r.extend((0..8).map(|i| data_word(&data, i)));
+    r
+}
+
+fn to(i: u8) -> B256 {
+    B256::left_padding_from(&[i])
+}
+
+#[test]
+fn logs_query_compiles_to_the_logs_table_with_data_words() {
+    let q = compile(&format!(
+        "SELECT SUM(word(data, 0)), MAX(word(data, 7)) FROM logs WHERE address = {TOKEN} \
+         AND topic0 = {TRANSFER} AND logs.topic2 IN ({}, {}) AND block_number BETWEEN 5 AND 8",
+        to(1),
+        to(2)
+    ))
+    .unwrap();
+    assert_eq!(q.program.table, Table::Logs);
+    let dis = q.program.disassemble();
+    assert!(dis.contains("Column word(data, 0) (#8)") && dis.contains("(#15)"), "{dis}");
+    assert!(dis.contains("Column topic2 (#6)"), "{dis}");
+    let f = q.bloom_filter().unwrap();
+    assert_eq!(f.addresses, vec![TOKEN]);
+    assert_eq!(f.topics[0], vec![TRANSFER]);
+    assert_eq!(f.topics[2], vec![to(1), to(2)]);
+    assert!(f.topics[1].is_empty() && f.topics[3].is_empty());
+    // A bloom holding the token and Transfer but neither recipient rules the block out; one
+    // recipient is enough to keep it.
+    let mut bloom = Bloom::default();
+    bloom.accrue(BloomInput::Raw(TOKEN.as_slice()));
+    bloom.accrue(BloomInput::Raw(TRANSFER.as_slice()));
+    assert!(f.rules_out(&bloom));
+    bloom.accrue(BloomInput::Raw(to(2).as_slice()));
+    assert!(!f.rules_out(&bloom));
+    assert!(f.rules_out(&Bloom::default()));
+    let text = q.explain();
+    assert!(text.contains("Scan: logs, blocks 5..=8"), "{text}");
+    assert!(text.contains("bloom rule-out"), "{text}");
+    assert!(text.contains("proving: the logs circuits are not in this release"), "{text}");
+    // An OR across columns pins nothing: no bloom filter.
+    let q = compile(&format!(
+        "SELECT COUNT(*) FROM logs WHERE (address = {TOKEN} OR topic0 = {TRANSFER}) \
+         AND block_number BETWEEN 5 AND 8"
+    ))
+    .unwrap();
+    assert!(q.bloom_filter().is_none());
+}
+
+#[test]
+fn group_by_evaluates_per_group_in_key_order() {
+    let q = compile(&format!(
+        "SELECT topic2, SUM(word(data, 0)), COUNT(*), COUNT(word(data, 0)) FROM logs \
+         WHERE address = {TOKEN} AND block_number BETWEEN 1 AND 3 GROUP BY topic2"
+    ))
+    .unwrap();
+    assert!(q.program.is_grouped());
+    assert_eq!(q.logical.group_by.len(), 1);
+    assert_eq!(q.program.outputs[0].aggregate, Aggregate::None);
+    let other = address!("00000000000000000000000000000000000000bb");
+    let rows = vec![
+        log(1, 0, TOKEN, &[TRANSFER, to(9), to(2)], Some(5)),
+        log(1, 1, other, &[TRANSFER, to(9), to(1)], Some(1000)),
+        log(2, 0, TOKEN, &[TRANSFER, to(9), to(1)], Some(7)),
+        log(2, 1, TOKEN, &[TRANSFER], None),
+        log(3, 0, TOKEN, &[TRANSFER, to(8), to(2)], Some(11)),
+    ];
+    let k = |b: B256| Some(U256::from_be_bytes(b.0));
+    assert_eq!(
+        q.evaluate(&rows).unwrap(),
+        vec![
+            vec![None, None, u(1), u(0)],
+            vec![k(to(1)), u(7), u(1), u(1)],
+            vec![k(to(2)), u(16), u(2), u(2)],
+        ]
+    );
+    // Nothing selected: no groups (a plain aggregate would give one row).
+    assert_eq!(q.evaluate(&rows[1..2]).unwrap(), Vec::<Vec<_>>::new());
+    // 17 groups are one too many; the error names the block of the first extra group.
+    let many: Vec<Row> = (0..17)
+        .map(|i| log(1 + i / 8, i, TOKEN, &[TRANSFER, to(0), to(i as u8)], Some(1)))
+        .collect();
+    let q = compile(&format!(
+        "SELECT topic2, COUNT(*) FROM logs WHERE address = {TOKEN} AND block_number BETWEEN 1 AND 3 GROUP BY topic2"
+    ))
+    .unwrap();
+    assert_eq!(q.evaluate(&many).unwrap_err(), Error::TooManyGroups { max: 16, block: 3 });
+    assert_eq!(q.evaluate(&many[..16]).unwrap().len(), 16);
+    // Rows out of block order or outside the range are refused.
+    let err = q.evaluate(&[many[9].clone(), many[0].clone()]).unwrap_err();
+    assert!(matches!(err, Error::RowsMismatch { .. }), "{err}");
+}
+
+#[test]
+fn storage_points_mapping_slots_and_sampling() {
+    let holder = address!("0000000000000000000000000000000000000040");
+    let q = compile(&format!(
+        "SELECT block_number, value FROM storage WHERE address = {TOKEN} \
+         AND slot IN (mapping_slot({holder}, 0), mapping_slot(2, mapping_slot({holder}, 1)), 3) \
+         AND block_number BETWEEN 100 AND 131"
+    ))
+    .unwrap();
+    assert_eq!(q.program.table, Table::Storage);
+    let holder_word = U256::from_be_slice(holder.as_slice());
+    let nested = mapping_slot(U256::from(2), mapping_slot(holder_word, U256::from(1)));
+    assert_eq!(q.logical.points.addresses, vec![TOKEN]);
+    assert_eq!(
+        q.logical.points.slots,
+        vec![mapping_slot(holder_word, U256::ZERO), nested, U256::from(3)]
+    );
+    assert!(q.logical.step.is_none());
+    // Sampling: every 4th block, those = 1 mod 4.
+    let q = compile(&format!(
+        "SELECT MAX(value), COUNT(*) FROM storage WHERE address = {TOKEN} AND slot IN (3, 4) \
+         AND block_number BETWEEN 100 AND 131 AND block_number % 4 = 1"
+    ))
+    .unwrap();
+    let step = q.logical.step.unwrap();
+    assert_eq!((step.every, step.offset), (4, 1));
+    let sampled: Vec<u64> = q.sampled_blocks().collect();
+    assert_eq!(sampled, vec![101, 105, 109, 113, 117, 121, 125, 129]);
+    let data_jobs = q.jobs.iter().filter(|j| j.table == Table::Storage).count();
+    assert_eq!((q.jobs.len(), data_jobs), (32, 8));
+    let text = q.explain();
+    assert!(text.contains("8 sampled blocks"), "{text}");
+    assert!(text.contains("2 points per sampled block (16 rows)"), "{text}");
+    // Rows: one per point of each sampled block, else a mismatch.
+    let row = |n: u64, slot: u64| -> Row {
+        vec![u(n), Some(U256::from_be_slice(TOKEN.as_slice())), u(slot), u(n + slot)]
+    };
+    let rows: Vec<Row> = sampled.iter().flat_map(|&n| [row(n, 3), row(n, 4)]).collect();
+    let err = q.evaluate(&rows[..15]).unwrap_err().to_string();
+    assert!(err.contains("16 rows (2 points per sampled block)"), "{err}");
+    assert_eq!(q.evaluate(&rows).unwrap(), vec![vec![u(133), u(16)]]);
+    // Accounts: points are addresses only.
+    let q = compile(&format!(
+        "SELECT balance FROM accounts WHERE address IN ({TOKEN}, {holder}, {TOKEN}) \
+         AND block_number BETWEEN 1 AND 2"
+    ))
+    .unwrap();
+    assert_eq!(q.logical.points.addresses, vec![TOKEN, holder]);
+    assert_eq!(q.logical.points.per_block(), 2);
+}
+
+#[test]
+fn receipts_columns_and_the_word_column_ids() {
+    let q = compile(
+        "SELECT COUNT(*), SUM(gas_used) FROM receipts WHERE block_number BETWEEN 1 AND 2 \
+         AND status = 0 AND tx_type IN (2, 3)",
+    )
+    .unwrap();
+    assert_eq!(q.program.table, Table::Receipts);
+    assert!(q.bloom_filter().is_none());
+    assert_eq!(LogColumn::Word0 as u8, 8);
+    // Plan encoding round-trips with the table byte.
+    let decoded = annals_query_lang::plan::Program::decode(&q.program.encode()).unwrap();
+    assert_eq!((decoded.table, decoded.ops), (Table::Receipts, q.program.ops.clone()));
+    assert_eq!(
+        q.program.unprovable_reason().unwrap(),
+        "the receipts circuits are not in this release"
+    );
+}
