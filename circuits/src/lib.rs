@@ -1,5 +1,5 @@
 //! plonky2 circuits of Annals (DESIGN.md §4): gadgets bottom-up (keccak, uint256, RLP, header
-//! decoding, the plan VM) and the circuits built from them (the `headers` block map, wrap and
+//! decoding, Merkle-Patricia-trie inclusion, the plan VM) and the circuits built from them (the `headers` block map, wrap and
 //! reduce nodes of the MapReduce tree, and the root).
 //!
 //! No feature flags.
@@ -8,6 +8,7 @@ pub mod header;
 pub mod keccak;
 pub mod keccak_stark;
 pub mod mapreduce;
+pub mod mpt;
 pub mod rlp;
 pub mod serialization;
 pub mod uint256;
