@@ -1,6 +1,7 @@
 //! plonky2 circuits of Annals (DESIGN.md §4): gadgets bottom-up (keccak, uint256, RLP, header
-//! decoding, Merkle-Patricia-trie inclusion, the plan VM) and the circuits built from them (the `headers` block map, wrap and
-//! reduce nodes of the MapReduce tree, and the root).
+//! decoding, Merkle-Patricia-trie inclusion and exclusion, the plan VM) and the circuits built
+//! from them (the `headers` block map, wrap and reduce nodes of the MapReduce tree, and the
+//! root).
 //!
 //! No feature flags.
 

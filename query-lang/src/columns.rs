@@ -162,13 +162,13 @@ columns! {
     BlockNumber = 0, "block_number", Uint256;
     /// The account.
     Address = 1, "address", Address;
-    /// σ[a]_n; 0 for an absent account.
+    /// `σ[a]_n`; 0 for an absent account.
     Nonce = 2, "nonce", Uint256;
-    /// σ[a]_b, wei; 0 for an absent account.
+    /// `σ[a]_b`, wei; 0 for an absent account.
     Balance = 3, "balance", Uint256;
-    /// σ[a]_s; the empty-trie root for an absent account or one without storage.
+    /// `σ[a]_s`; the empty-trie root for an absent account or one without storage.
     StorageRoot = 4, "storage_root", Bytes32;
-    /// σ[a]_c; keccak256 of the empty string for an absent account or one without code.
+    /// `σ[a]_c`; keccak256 of the empty string for an absent account or one without code.
     CodeHash = 5, "code_hash", Bytes32;
 }
 

@@ -1,9 +1,10 @@
-//! Merkle-Patricia-trie inclusion proofs in plonky2 (Yellow Paper, appendix D): a key's value
-//! proven against a trie root by the list of nodes from the root to the key's leaf.
+//! Merkle-Patricia-trie inclusion and exclusion proofs in plonky2 (Yellow Paper, appendix D): a
+//! key's value, or its absence, proven against a trie root by the nodes on the key's path.
 //!
 //! # What the circuit proves
-//! For `root`, `key` (nibbles, `key_len ≤ max_key_nibbles`) and `value` (bytes, `value_len`):
-//! there are nodes `n_0 .. n_{d−1}` (`1 ≤ d ≤ max_depth`, each at most `max_node_bytes`) with
+//! For `root`, `key` (nibbles, `key_len ≤ max_key_nibbles`), `exists` and `value` (bytes,
+//! `value_len`): there are nodes `n_0 .. n_{d−1}` (`0 ≤ d ≤ max_depth`, each at most
+//! `max_node_bytes`; `d = 0` only for the empty trie, whose root is [`EMPTY_ROOT`]) with
 //! - `keccak256(n_0) = root` and, for `i > 0`, `keccak256(n_i)` is the child reference that
 //!   `n_{i−1}` holds for the key's next nibble (a branch) or path (an extension);
 //! - every `n_i` decodes as a **branch** (an RLP list of 17 items: 16 children, each the empty
@@ -13,7 +14,15 @@
 //! - the nibbles consumed along the way (one per branch, the path of each extension and of the
 //!   leaf) are exactly the key: each extension's and the leaf's path equals the key at the
 //!   current position, and the leaf's path ends at `key_len`;
-//! - `n_{d−1}` is a leaf and `value` is its value string (single byte, short or long string).
+//! - inclusion (`exists = 1`): `n_{d−1}` is a leaf whose path is the rest of the key, and
+//!   `value` is its value string (single byte, short or long string);
+//! - exclusion (`exists = 0`): `n_{d−1}` is a branch whose item for the key's next nibble is
+//!   empty (`0x80`), an extension whose path leaves the key, or a leaf of another key (its path
+//!   differs from the key, or ends before or after it); `value` is empty.
+//!
+//! Every nibble consumed before the last node matched the key, so the last node is where the
+//! key's path ends in this trie; the three exclusion cases are exactly the ways it can end
+//! without the key.
 //!
 //! The node type flags are witnesses; the decoding constraints of the claimed type must hold,
 //! and an RLP list has a single decoding, so a node cannot be read as another type.
@@ -80,21 +89,41 @@ pub struct MptNodeTargets {
     pub is_leaf: BoolTarget,
 }
 
-/// Targets of an inclusion proof (see the module doc for what is constrained).
+/// Targets of an inclusion or exclusion proof (see the module doc for what is constrained).
 #[derive(Clone, Debug)]
-pub struct MptInclusionTargets {
+pub struct MptProofTargets {
     /// The trie root, 32 bytes.
     pub root: [Target; KECCAK256_DIGEST_BYTES],
     /// The key's nibbles (`max_key_nibbles`, each range-checked to 4 bits).
     pub key: Vec<Target>,
     /// Number of key nibbles.
     pub key_len: Target,
+    /// 1: the proof shows the key's value (inclusion); 0: it shows the key is absent
+    /// (exclusion), and `value` is empty.
+    pub exists: BoolTarget,
     /// The path's node slots, root first.
     pub nodes: Vec<MptNodeTargets>,
-    /// The leaf's value bytes (`max_node_bytes`), zero past `value_len`.
+    /// The leaf's value bytes (`max_node_bytes`), zero past `value_len`; all zero (and
+    /// `value_len = 0`) for an exclusion.
     pub value: Vec<Target>,
     /// Length of the value in bytes.
     pub value_len: Target,
+}
+
+/// keccak256 of the empty trie, `keccak256(0x80)` (Yellow Paper appendix D).
+pub const EMPTY_ROOT: [u8; 32] = [
+    0x56, 0xe8, 0x1f, 0x17, 0x1b, 0xcc, 0x55, 0xa6, 0xff, 0x83, 0x45, 0xe6, 0x92, 0xc0, 0xf8, 0x6e,
+    0x5b, 0x48, 0xe0, 0x1b, 0x99, 0x6c, 0xad, 0xc0, 0x01, 0x62, 0x2f, 0xb5, 0xe3, 0x63, 0xb4, 0x21,
+];
+
+/// What a level's decoding says about ending the path there.
+struct LevelEnd {
+    /// The first byte of a branch's item for the key's nibble (`0xa0` hash, `0x80` empty).
+    child_tag: Target,
+    /// An extension's or leaf's path differs from the key within the path's length.
+    mismatch: BoolTarget,
+    /// The nibbles consumed before this level plus the path's length equal `key_len`.
+    ends_key: BoolTarget,
 }
 
 /// The decoded list header of a node.
@@ -194,15 +223,15 @@ fn list_header<F: RichField + Extendable<D>, const D: usize>(
 
 /// Inclusion-proof gadgets on [`CircuitBuilder`].
 pub trait CircuitBuilderMpt<F: RichField + Extendable<D>, const D: usize> {
-    /// Adds an inclusion proof of `cfg`'s shape; see the module doc. Rows: about
+    /// Adds an inclusion-or-exclusion proof of `cfg`'s shape; see the module doc. Rows: about
     /// `max_depth · (1,900 · ceil((max_node_bytes + 1) / 136) + max_node_bytes)`.
-    fn add_mpt_inclusion(&mut self, cfg: &MptConfig) -> MptInclusionTargets;
+    fn add_mpt_proof(&mut self, cfg: &MptConfig) -> MptProofTargets;
 }
 
 impl<F: RichField + Extendable<D>, const D: usize> CircuitBuilderMpt<F, D>
     for CircuitBuilder<F, D>
 {
-    fn add_mpt_inclusion(&mut self, cfg: &MptConfig) -> MptInclusionTargets {
+    fn add_mpt_proof(&mut self, cfg: &MptConfig) -> MptProofTargets {
         let b = self;
         let cap = cfg.max_node_bytes;
         assert!(cap >= 3 + MAX_HP_BYTES + 34, "node capacity below a minimal leaf");
@@ -226,12 +255,16 @@ impl<F: RichField + Extendable<D>, const D: usize> CircuitBuilderMpt<F, D>
         // Child reference each level hands to the next, and the leaf values.
         let mut children: Vec<Vec<Target>> = Vec::with_capacity(cfg.max_depth);
         let mut values: Vec<(Vec<Target>, Target)> = Vec::with_capacity(cfg.max_depth);
+        // What decides how the path may end at each level.
+        let mut ends: Vec<LevelEnd> = Vec::with_capacity(cfg.max_depth);
+        let exists = b.add_virtual_bool_target_safe();
+        let absent = b.not(exists);
         // Nibbles consumed before the current level.
         let mut consumed = zero;
-        for level in 0..cfg.max_depth {
+        for _ in 0..cfg.max_depth {
             let bytes: Vec<Target> = (0..cap).map(|_| b.add_virtual_target()).collect();
             let len = b.add_virtual_target();
-            let active = if level == 0 { b._true() } else { b.add_virtual_bool_target_safe() };
+            let active = b.add_virtual_bool_target_safe();
             let is_branch = b.add_virtual_bool_target_safe();
             let is_extension = b.add_virtual_bool_target_safe();
             let is_leaf = b.add_virtual_bool_target_safe();
@@ -298,8 +331,6 @@ impl<F: RichField + Extendable<D>, const D: usize> CircuitBuilderMpt<F, D>
             assert_zero_if(b, on_branch.target, c1);
             let pos_bits = b.split_le(child_pos, bits_for(cap));
             let at_child = b.shift_left_var(&bytes, &pos_bits, 33);
-            let not_hash = b.add_const(at_child[0], -F::from_canonical_u64(0xa0));
-            assert_zero_if(b, on_branch.target, not_hash);
 
             // --- extension / leaf: [hp(path), item] ----------------------------------------
             let two_item = b.or(is_extension, is_leaf);
@@ -346,10 +377,13 @@ impl<F: RichField + Extendable<D>, const D: usize> CircuitBuilderMpt<F, D>
             let path_len = b.add(path_len, odd.target);
             let path_len = b.mul(two_item.target, path_len);
             let path_mask = b.prefix_mask(path_len, MAX_PATH_NIBBLES);
+            // mismatch = OR_j (j < path_len ∧ path_j ≠ key_j)
+            let mut mismatch = b._false();
             for j in 0..MAX_PATH_NIBBLES {
-                let diff = b.sub(path_nibbles[j], key_here[j]);
-                let g = b.mul(two_item.target, path_mask[j].target);
-                assert_zero_if(b, g, diff);
+                let same = b.is_equal(path_nibbles[j], key_here[j]);
+                let differs = b.not(same);
+                let counted = b.and(path_mask[j], differs);
+                mismatch = b.or(mismatch, counted);
             }
             // the second item
             let item_bits = b.split_le(path.prefix.item_len, bits_for(MAX_HP_BYTES + 1));
@@ -371,7 +405,7 @@ impl<F: RichField + Extendable<D>, const D: usize> CircuitBuilderMpt<F, D>
             assert_zero_if(b, is_leaf.target, leaf_end);
             let key_end = b.add(consumed, path_len);
             let key_end = b.sub(key_end, key_len);
-            assert_zero_if(b, is_leaf.target, key_end);
+            let ends_key = b.is_equal(key_end, zero);
             let vh_bits = b.split_le(vh, 2);
             let value = b.shift_left_var(&second, &vh_bits, cap);
 
@@ -390,36 +424,70 @@ impl<F: RichField + Extendable<D>, const D: usize> CircuitBuilderMpt<F, D>
             hashes.push(hash);
             children.push(child);
             values.push((value, vlen));
+            ends.push(LevelEnd { child_tag: at_child[0], mismatch, ends_key });
         }
 
-        // The root, the links, the active prefix and the leaf at its end.
-        for t in 0..KECCAK256_DIGEST_BYTES {
-            b.connect(hashes[0][t], root[t]);
+        // The root (or the empty trie), the links, the active prefix and how the path ends.
+        let no_nodes = b.not(nodes[0].active);
+        assert_zero_if(b, no_nodes.target, exists.target);
+        for (t, byte) in EMPTY_ROOT.iter().enumerate() {
+            let linked = b.sub(hashes[0][t], root[t]);
+            assert_zero_if(b, nodes[0].active.target, linked);
+            let empty = b.add_const(root[t], -F::from_canonical_u8(*byte));
+            assert_zero_if(b, no_nodes.target, empty);
         }
         let mut value: Vec<Target> = vec![zero; cap];
         let mut value_len = zero;
         for i in 0..cfg.max_depth {
+            let n = &nodes[i];
+            let e = &ends[i];
             let next_active = if i + 1 < cfg.max_depth { nodes[i + 1].active.target } else { zero };
             // active_{i+1} ≤ active_i
-            let orphan = b.sub(one, nodes[i].active.target);
+            let orphan = b.sub(one, n.active.target);
             assert_zero_if(b, next_active, orphan);
-            // a leaf ends the path, and the path ends with a leaf
-            assert_zero_if(b, next_active, nodes[i].is_leaf.target);
-            let last = b.sub(nodes[i].active.target, next_active);
-            let not_leaf = b.sub(one, nodes[i].is_leaf.target);
-            assert_zero_if(b, last, not_leaf);
+            let last = b.sub(n.active.target, next_active);
             if i + 1 < cfg.max_depth {
                 for t in 0..KECCAK256_DIGEST_BYTES {
                     let diff = b.sub(children[i][t], hashes[i + 1][t]);
                     assert_zero_if(b, next_active, diff);
                 }
             }
+            // Inside the path: a branch hands on a hash, an extension's path matches the key,
+            // a leaf cannot continue.
+            let not_hash = b.add_const(e.child_tag, -F::from_canonical_u64(0xa0));
+            let g = b.mul(next_active, n.is_branch.target);
+            assert_zero_if(b, g, not_hash);
+            let g = b.mul(next_active, n.is_extension.target);
+            assert_zero_if(b, g, e.mismatch.target);
+            assert_zero_if(b, next_active, n.is_leaf.target);
+            // The end of an inclusion: a leaf whose path is the rest of the key.
+            let g = b.mul(last, exists.target);
+            let not_leaf = b.sub(one, n.is_leaf.target);
+            assert_zero_if(b, g, not_leaf);
+            assert_zero_if(b, g, e.mismatch.target);
+            let not_end = b.not(e.ends_key);
+            assert_zero_if(b, g, not_end.target);
+            // The end of an exclusion: a branch whose slot for the key's nibble is empty, an
+            // extension that leaves the key, or a leaf of another key (a path that differs
+            // from the key, or that ends before or after it).
+            let g = b.mul(last, absent.target);
+            let not_empty = b.add_const(e.child_tag, -F::from_canonical_u64(0x80));
+            let gb = b.mul(g, n.is_branch.target);
+            assert_zero_if(b, gb, not_empty);
+            let matches = b.not(e.mismatch);
+            let ge = b.mul(g, n.is_extension.target);
+            assert_zero_if(b, ge, matches.target);
+            let gl = b.mul(g, n.is_leaf.target);
+            let same_key = b.and(matches, e.ends_key);
+            assert_zero_if(b, gl, same_key.target);
+            // The value: the leaf's on an inclusion, empty on an exclusion.
+            let takes = b.mul(last, exists.target);
             for (v, x) in value.iter_mut().zip(&values[i].0) {
-                *v = b.mul_add(last, *x, *v);
+                *v = b.mul_add(takes, *x, *v);
             }
-            value_len = b.mul_add(last, values[i].1, value_len);
+            value_len = b.mul_add(takes, values[i].1, value_len);
         }
-        MptInclusionTargets { root, key, key_len, nodes, value, value_len }
+        MptProofTargets { root, key, key_len, exists, nodes, value, value_len }
     }
 }
 
@@ -472,38 +540,42 @@ pub fn nibbles(bytes: &[u8]) -> Vec<u8> {
     bytes.iter().flat_map(|b| [b >> 4, b & 0x0f]).collect()
 }
 
-/// Sets the witness of an inclusion proof: `root`, the `key` nibbles and the proof `nodes`
-/// (root first, as `eth_getProof` returns them). Everything else (decoding, hashes, the value)
-/// is computed by the circuit's generators.
+/// Sets the witness of a proof: `root`, the `key` nibbles, the proof `nodes` (root first, as
+/// `eth_getProof` returns them; empty for the empty trie) and whether it shows the key's value
+/// (`exists`) or its absence. Everything else (decoding, hashes, the value) is computed by the
+/// circuit's generators.
 ///
 /// # Errors
 /// More nodes than `max_depth`, a node longer than `max_node_bytes` or of no node type, a key
 /// longer than `max_key_nibbles`, or a target set twice inconsistently.
-pub fn set_mpt_inclusion<F: RichField>(
+pub fn set_mpt_proof<F: RichField>(
     pw: &mut PartialWitness<F>,
-    t: &MptInclusionTargets,
+    t: &MptProofTargets,
     root: [u8; 32],
     key: &[u8],
     nodes: &[Vec<u8>],
+    exists: bool,
 ) -> anyhow::Result<()> {
     let kinds = nodes
         .iter()
         .enumerate()
         .map(|(i, n)| node_kind(n).ok_or_else(|| anyhow::anyhow!("node {i} is not a trie node")))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    set_mpt_inclusion_as(pw, t, root, key, nodes, &kinds)
+    set_mpt_proof_as(pw, t, root, key, nodes, &kinds, exists)
 }
 
-/// [`set_mpt_inclusion`] with the node type flags given (tests claim wrong types with it).
-fn set_mpt_inclusion_as<F: RichField>(
+/// [`set_mpt_proof`] with the node type flags given (tests claim wrong types with it).
+fn set_mpt_proof_as<F: RichField>(
     pw: &mut PartialWitness<F>,
-    t: &MptInclusionTargets,
+    t: &MptProofTargets,
     root: [u8; 32],
     key: &[u8],
     nodes: &[Vec<u8>],
     kinds: &[NodeKind],
+    exists: bool,
 ) -> anyhow::Result<()> {
-    anyhow::ensure!(!nodes.is_empty() && nodes.len() <= t.nodes.len(), "{} nodes", nodes.len());
+    anyhow::ensure!(nodes.len() <= t.nodes.len(), "{} nodes", nodes.len());
+    pw.set_bool_target(t.exists, exists)?;
     anyhow::ensure!(key.len() <= t.key.len(), "{} key nibbles", key.len());
     for (x, v) in t.root.iter().zip(root) {
         pw.set_target(*x, F::from_canonical_u8(v))?;
@@ -520,9 +592,7 @@ fn set_mpt_inclusion_as<F: RichField>(
             pw.set_target(*x, F::from_canonical_u8(node.get(j).copied().unwrap_or(0)))?;
         }
         pw.set_target(slot.len, F::from_canonical_usize(node.len()))?;
-        if i > 0 {
-            pw.set_bool_target(slot.active, kind.is_some())?;
-        }
+        pw.set_bool_target(slot.active, kind.is_some())?;
         pw.set_bool_target(slot.is_branch, kind == Some(NodeKind::Branch))?;
         pw.set_bool_target(slot.is_extension, kind == Some(NodeKind::Extension))?;
         pw.set_bool_target(slot.is_leaf, kind == Some(NodeKind::Leaf))?;

@@ -4,7 +4,7 @@
 //! wrong key, a wrong root, a node flagged as the wrong type) must not prove.
 
 use super::*;
-use alloy_primitives::{keccak256, B256};
+use alloy_primitives::{keccak256, B256, U256};
 use alloy_trie::proof::verify_proof;
 use alloy_trie::Nibbles;
 use plonky2::plonk::circuit_data::{CircuitConfig, CircuitData};
@@ -23,7 +23,7 @@ const FULL: usize = 9;
 
 struct TestCircuit {
     data: CircuitData<F, C, D>,
-    t: MptInclusionTargets,
+    t: MptProofTargets,
 }
 
 /// The circuit of `max_depth` (SMALL or FULL), public inputs `value_len ‖ value`.
@@ -35,7 +35,7 @@ fn circuit(max_depth: usize) -> &'static TestCircuit {
         let cfg =
             MptConfig { max_depth, max_node_bytes: MAX_BRANCH_NODE_BYTES, max_key_nibbles: 64 };
         let mut b = CircuitBuilder::<F, D>::new(CircuitConfig::standard_recursion_config());
-        let t = b.add_mpt_inclusion(&cfg);
+        let t = b.add_mpt_proof(&cfg);
         b.register_public_input(t.value_len);
         b.register_public_inputs(&t.value);
         let gates = b.num_gates();
@@ -55,7 +55,9 @@ struct Case {
     root: B256,
     key: Vec<u8>,
     nodes: Vec<Vec<u8>>,
+    /// The key's value (empty when the proof shows it absent).
     value: Vec<u8>,
+    exists: bool,
 }
 
 fn hex(v: &serde_json::Value) -> Vec<u8> {
@@ -95,6 +97,7 @@ fn fixture_cases() -> Option<Vec<Case>> {
             key: nibbles(&key.0),
             nodes,
             value,
+            exists: true,
         });
         let storage_root = B256::from_slice(&hex(&p["storageHash"]));
         for s in p["storageProof"].as_array().unwrap() {
@@ -109,6 +112,7 @@ fn fixture_cases() -> Option<Vec<Case>> {
                 key: nibbles(&key.0),
                 nodes,
                 value,
+                exists: true,
             });
         }
     }
@@ -127,44 +131,61 @@ fn check_with_alloy(root: B256, key: B256, nodes: &[Vec<u8>], value: &[u8]) {
     verify_proof(root, Nibbles::unpack(key), Some(value.to_vec()), &proof).unwrap();
 }
 
-/// A receipts-trie proof built by alloy-trie: keys `rlp(i)` for 40 receipts-like values of
-/// 120..=400 bytes; the proof of receipt `index`.
-fn receipts_trie_case(index: usize) -> Case {
+/// A proof built by alloy-trie's `HashBuilder` for `target` in the trie of `entries` (key
+/// bytes, value), checked with alloy-trie's `verify_proof` (inclusion when the key is there,
+/// exclusion otherwise).
+fn trie_case(name: String, entries: &[(Vec<u8>, Vec<u8>)], target: &[u8]) -> Case {
     use alloy_trie::{proof::ProofRetainer, HashBuilder};
-    let n = 40usize;
-    let key = |i: usize| alloy_rlp::encode(i);
-    let value = |i: usize| -> Vec<u8> {
-        let payload: Vec<u8> = (0..120 + 7 * i).map(|j| (i * 31 + j) as u8).collect();
-        alloy_rlp::encode(alloy_primitives::Bytes::from(payload))[..].to_vec()
-    };
-    let target = Nibbles::unpack(key(index));
-    let mut entries: Vec<(Nibbles, Vec<u8>)> =
-        (0..n).map(|i| (Nibbles::unpack(key(i)), value(i))).collect();
-    entries.sort_by_key(|e| e.0);
-    let mut hb = HashBuilder::default().with_proof_retainer(ProofRetainer::new(vec![target]));
-    for (k, v) in &entries {
+    let target_nibbles = Nibbles::unpack(target);
+    let mut sorted: Vec<(Nibbles, &[u8])> =
+        entries.iter().map(|(k, v)| (Nibbles::unpack(k), v.as_slice())).collect();
+    sorted.sort_by_key(|e| e.0);
+    let mut hb =
+        HashBuilder::default().with_proof_retainer(ProofRetainer::new(vec![target_nibbles]));
+    for (k, v) in &sorted {
         hb.add_leaf(*k, v);
     }
     let root = hb.root();
-    let proofs = hb.take_proof_nodes();
-    let mut nodes: Vec<(Nibbles, Vec<u8>)> = proofs
+    let mut nodes: Vec<(Nibbles, Vec<u8>)> = hb
+        .take_proof_nodes()
         .into_nodes_sorted()
         .into_iter()
-        .filter(|(path, _)| target.starts_with(path))
+        .filter(|(path, _)| target_nibbles.starts_with(path))
         .map(|(p, n)| (p, n.to_vec()))
         .collect();
     nodes.sort_by_key(|(p, _)| p.len());
     let nodes: Vec<Vec<u8>> = nodes.into_iter().map(|(_, n)| n).collect();
-    let v = value(index);
+    let value = entries.iter().find(|(k, _)| k == target).map(|(_, v)| v.clone());
     let proof: Vec<alloy_primitives::Bytes> = nodes.iter().map(|n| n.clone().into()).collect();
-    verify_proof(root, target, Some(v.clone()), &proof).unwrap();
+    verify_proof(root, target_nibbles, value.clone(), &proof).unwrap();
     Case {
-        name: format!("receipts trie key rlp({index})"),
+        name,
         root,
-        key: nibbles(&key(index)),
+        key: nibbles(target),
         nodes,
-        value: v,
+        exists: value.is_some(),
+        value: value.unwrap_or_default(),
     }
+}
+
+/// A receipts trie (keys `rlp(i)`, 40 receipt-like values of 120..=400 bytes): the proof of
+/// key `rlp(index)` (absent from index 40 on: the "no receipt `n`" proof of a block map).
+fn receipts_trie_case(index: usize) -> Case {
+    let entries: Vec<(Vec<u8>, Vec<u8>)> = (0..40usize)
+        .map(|i| {
+            let payload: Vec<u8> = (0..120 + 7 * i).map(|j| (i * 31 + j) as u8).collect();
+            (alloy_rlp::encode(i), alloy_rlp::encode(alloy_primitives::Bytes::from(payload)))
+        })
+        .collect();
+    trie_case(format!("receipts trie key rlp({index})"), &entries, &alloy_rlp::encode(index))
+}
+
+/// A secure trie (keys keccak256 of 0..40, short values): the proof of keccak256(`i`).
+fn secure_trie_case(i: u64) -> Case {
+    let key = |i: u64| keccak256(i.to_be_bytes()).to_vec();
+    let entries: Vec<(Vec<u8>, Vec<u8>)> =
+        (0..40u64).map(|i| (key(i), alloy_rlp::encode(U256::from(i + 1)))).collect();
+    trie_case(format!("secure trie key keccak({i})"), &entries, &key(i))
 }
 
 /// Proves and verifies with the circuit of `depth`; the value the circuit exposes, or an error
@@ -172,7 +193,7 @@ fn receipts_trie_case(index: usize) -> Case {
 fn prove(depth: usize, case: &Case) -> Result<Vec<u8>, String> {
     let c = circuit(depth);
     let mut pw = PartialWitness::new();
-    set_mpt_inclusion(&mut pw, &c.t, case.root.0, &case.key, &case.nodes)
+    set_mpt_proof(&mut pw, &c.t, case.root.0, &case.key, &case.nodes, case.exists)
         .map_err(|e| format!("witness: {e}"))?;
     prove_witness(depth, pw)
 }
@@ -283,7 +304,57 @@ fn rejects_tampered_proofs() {
         let mut k = kinds.clone();
         k[i] = wrong;
         let mut pw = PartialWitness::new();
-        set_mpt_inclusion_as(&mut pw, &c.t, honest.root.0, &honest.key, &honest.nodes, &k).unwrap();
+        set_mpt_proof_as(&mut pw, &c.t, honest.root.0, &honest.key, &honest.nodes, &k, true)
+            .unwrap();
         assert!(prove_witness(SMALL, pw).is_err(), "node {i} flagged as {wrong:?}");
     }
+}
+
+/// Exclusion proofs: absent receipts-trie keys (`rlp(40)`, the first index past the block's
+/// receipts, and a 4-nibble key), absent secure-trie keys, and the empty trie.
+#[test]
+fn proves_absent_keys() {
+    let mut cases = vec![receipts_trie_case(40), receipts_trie_case(200)];
+    cases.extend([1000, 1002].map(secure_trie_case));
+    assert!(cases.iter().all(|c| !c.exists));
+    let kinds: Vec<NodeKind> =
+        cases.iter().map(|c| node_kind(c.nodes.last().unwrap()).unwrap()).collect();
+    assert!(kinds.contains(&NodeKind::Branch), "an empty branch slot among {kinds:?}");
+    cases.push(Case {
+        name: "empty trie".into(),
+        root: B256::from(EMPTY_ROOT),
+        key: nibbles(&keccak256([7u8]).0),
+        nodes: vec![],
+        value: vec![],
+        exists: false,
+    });
+    assert_eq!(B256::from(EMPTY_ROOT), alloy_trie::EMPTY_ROOT_HASH);
+    for case in &cases {
+        prove_and_compare(SMALL, case);
+    }
+}
+
+#[test]
+fn rejects_wrong_existence_claims() {
+    let mut present = secure_trie_case(7);
+    assert!(present.exists && prove(SMALL, &present).is_ok());
+    present.exists = false;
+    assert_rejected(&present, "exclusion claimed for a key that exists");
+    let mut absent = receipts_trie_case(40);
+    absent.exists = true;
+    assert_rejected(&absent, "inclusion claimed for an absent key");
+    // An exclusion cut short: the path stops at a branch whose slot holds a hash.
+    let mut cut = receipts_trie_case(200);
+    assert!(cut.nodes.len() > 1);
+    cut.nodes.pop();
+    assert_rejected(&cut, "exclusion proof without its last node");
+    let empty = Case {
+        name: "no nodes under a non-empty root".into(),
+        root: present.root,
+        key: present.key.clone(),
+        nodes: vec![],
+        value: vec![],
+        exists: false,
+    };
+    assert_rejected(&empty, "empty-trie exclusion under a non-empty root");
 }
