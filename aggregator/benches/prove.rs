@@ -4,7 +4,8 @@
 //!
 //! Measured: rows and proving time of keccak-f at 1 and 8 permutations, header-map rows and
 //! time per header, wrap and 2-to-1 reduce time, root time and proof size, peak memory, and
-//! end to end for 16 anvil headers (index + prove + verify); keccak-f permutations per second in
+//! end to end for 16 anvil headers (index + prove + verify); MPT account and storage proofs of
+//! one mainnet storage slot; keccak-f permutations per second in
 //! the STARK table and its recursive verification, and with `--features p3-compare` the same for
 //! Plonky3's `p3-keccak-air` ([`p3`]).
 
@@ -117,6 +118,85 @@ fn keccak_stark_bench(out: &mut String) {
     .unwrap();
 }
 
+/// One storage slot read from mainnet fixtures: USDC's account proof (9 nodes) against
+/// block 19,000,000's `state_root`, then one of its slots (7 nodes) against the account's
+/// `storage_root`, each in an MPT circuit of depth 9 with 532-byte nodes. Skipped when
+/// `../shared/fixtures` is absent.
+fn mpt_bench(out: &mut String) {
+    use alloy_primitives::keccak256;
+    use annals_circuits::mpt::{
+        nibbles, set_mpt_proof, CircuitBuilderMpt, MptConfig, MAX_BRANCH_NODE_BYTES,
+    };
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/mainnet");
+    let file = dir.join("proofs/19000000-0xa0b86991c6218b36c1d19d4a2e9eb0ce3606eb48.json");
+    let Ok(text) = std::fs::read_to_string(&file) else {
+        writeln!(out, "| MPT proofs | | | skipped: no {} |", file.display()).unwrap();
+        return;
+    };
+    let p: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let header: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("headers/19000000.json")).unwrap())
+            .unwrap();
+    let bytes =
+        |v: &serde_json::Value| hex::decode(v.as_str().unwrap().trim_start_matches("0x")).unwrap();
+    let word = |v: &serde_json::Value| -> [u8; 32] {
+        let b = bytes(v);
+        let mut w = [0u8; 32];
+        w[32 - b.len()..].copy_from_slice(&b);
+        w
+    };
+    let nodes = |v: &serde_json::Value| -> Vec<Vec<u8>> {
+        v.as_array().unwrap().iter().map(bytes).collect()
+    };
+    let cfg =
+        MptConfig { max_depth: 9, max_node_bytes: MAX_BRANCH_NODE_BYTES, max_key_nibbles: 64 };
+    let t = Instant::now();
+    let mut b = CircuitBuilder::<F, D>::new(CircuitConfig::standard_recursion_config());
+    let targets = b.add_mpt_proof(&cfg);
+    b.register_public_input(targets.value_len);
+    b.register_public_inputs(&targets.value);
+    let rows = b.num_gates();
+    let data = b.build::<Cfg>();
+    let build_s = t.elapsed().as_secs_f64();
+    let slot = &p["storageProof"][0];
+    let paths = [
+        (
+            "account",
+            word(&header["stateRoot"]),
+            keccak256(bytes(&p["address"])),
+            nodes(&p["accountProof"]),
+        ),
+        (
+            "storage slot",
+            word(&p["storageHash"]),
+            keccak256(word(&slot["key"])),
+            nodes(&slot["proof"]),
+        ),
+    ];
+    let mut total = 0.0;
+    for (what, root, key, path) in paths {
+        let mut pw = PartialWitness::new();
+        set_mpt_proof(&mut pw, &targets, root, &nibbles(&key.0), &path, true).unwrap();
+        let t = Instant::now();
+        let proof = data.prove(pw).unwrap();
+        let s = t.elapsed().as_secs_f64();
+        data.verify(proof).unwrap();
+        total += s;
+        writeln!(
+            out,
+            "| MPT {what} proof, USDC at 19,000,000 ({} nodes) | {rows} rows (2^{}), depth 9 × 532 bytes | {s:.1} s prove | build {build_s:.1} s |",
+            path.len(),
+            data.common.degree_bits()
+        )
+        .unwrap();
+    }
+    writeln!(
+        out,
+        "| one storage slot at one block (account + storage path) | 2 proofs | {total:.1} s | target < 60 s; keccak in-circuit |"
+    )
+    .unwrap();
+}
+
 fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         return;
@@ -127,6 +207,12 @@ fn main() {
          rate 1/8, 28 FRI queries, 16 grinding bits, 100 conjectured bits). Rows = gates before padding.\n\n\
          | what | rows / size | time | notes |\n|---|---|---|---|\n",
     );
+    if std::env::var_os("ANNALS_BENCH_MPT_ONLY").is_some() {
+        // Quick iteration on the trie proofs alone: print, do not overwrite results.md.
+        mpt_bench(&mut out);
+        print!("{out}");
+        return;
+    }
     if std::env::var_os("ANNALS_BENCH_KECCAK_STARK_ONLY").is_some() {
         // Quick iteration on the table alone: print, do not overwrite results.md.
         keccak_stark_bench(&mut out);
@@ -221,6 +307,7 @@ fn main() {
         peak_rss_mib()
     )
     .unwrap();
+    mpt_bench(&mut out);
     keccak_stark_bench(&mut out);
     writeln!(
         out,

@@ -26,6 +26,9 @@
 //!
 //! The node type flags are witnesses; the decoding constraints of the claimed type must hold,
 //! and an RLP list has a single decoding, so a node cannot be read as another type.
+//! Non-canonical RLP (a long-form length below 56, `0x81 x` with `x < 0x80`) and a non-zero
+//! odd-path pad are not rejected by the decoding: every node is bound by its keccak256 to the
+//! root, and the real trie's nodes are canonical.
 //!
 //! # Limits (completeness, not soundness)
 //! - Children embedded in their parent (nodes whose RLP is shorter than 32 bytes) and branch
@@ -94,7 +97,8 @@ pub struct MptNodeTargets {
 pub struct MptProofTargets {
     /// The trie root, 32 bytes.
     pub root: [Target; KECCAK256_DIGEST_BYTES],
-    /// The key's nibbles (`max_key_nibbles`, each range-checked to 4 bits).
+    /// The key's nibbles (`max_key_nibbles`, each range-checked to 4 bits, zero past
+    /// `key_len`).
     pub key: Vec<Target>,
     /// Number of key nibbles.
     pub key_len: Target,
@@ -249,6 +253,13 @@ impl<F: RichField + Extendable<D>, const D: usize> CircuitBuilderMpt<F, D>
         let key_len_slack = b.add_const(key_len, -F::from_canonical_usize(cfg.max_key_nibbles));
         let key_len_slack = b.neg(key_len_slack);
         b.range_check(key_len_slack, bits_for(cfg.max_key_nibbles));
+        // Nibbles past key_len are zero: the key targets encode the key alone.
+        let key_mask = b.prefix_mask(key_len, cfg.max_key_nibbles);
+        for (m, &k) in key_mask.iter().zip(&key) {
+            let kept = b.mul(m.target, k);
+            let outside = b.sub(k, kept);
+            b.assert_zero(outside);
+        }
 
         let mut nodes = Vec::with_capacity(cfg.max_depth);
         let mut hashes = Vec::with_capacity(cfg.max_depth);

@@ -84,36 +84,21 @@ fn fixture_cases() -> Option<Vec<Case>> {
             &std::fs::read_to_string(root.join(format!("headers/{block}.json"))).unwrap(),
         )
         .unwrap();
+        // An inclusion proof of `preimage`'s keccak256 under `root`, checked with alloy-trie.
+        let included = |name: String, root: B256, preimage: &[u8], proof: &serde_json::Value| {
+            let nodes: Vec<Vec<u8>> = proof.as_array().unwrap().iter().map(hex).collect();
+            let value = leaf_value(nodes.last().unwrap());
+            let key = keccak256(preimage);
+            check_with_alloy(root, key, &nodes, &value);
+            Case { name, root, key: nibbles(&key.0), nodes, value, exists: true }
+        };
         let state_root = B256::from_slice(&hex(&header["stateRoot"]));
         let address = hex(&p["address"]);
-        let nodes: Vec<Vec<u8>> = p["accountProof"].as_array().unwrap().iter().map(hex).collect();
-        let leaf = nodes.last().unwrap();
-        let value = leaf_value(leaf);
-        let key = keccak256(&address);
-        check_with_alloy(state_root, key, &nodes, &value);
-        cases.push(Case {
-            name: format!("{name} account"),
-            root: state_root,
-            key: nibbles(&key.0),
-            nodes,
-            value,
-            exists: true,
-        });
+        cases.push(included(format!("{name} account"), state_root, &address, &p["accountProof"]));
         let storage_root = B256::from_slice(&hex(&p["storageHash"]));
         for s in p["storageProof"].as_array().unwrap() {
             let slot = B256::left_padding_from(&hex(&s["key"]));
-            let nodes: Vec<Vec<u8>> = s["proof"].as_array().unwrap().iter().map(hex).collect();
-            let value = leaf_value(nodes.last().unwrap());
-            let key = keccak256(slot);
-            check_with_alloy(storage_root, key, &nodes, &value);
-            cases.push(Case {
-                name: format!("{name} slot {slot}"),
-                root: storage_root,
-                key: nibbles(&key.0),
-                nodes,
-                value,
-                exists: true,
-            });
+            cases.push(included(format!("{name} slot {slot}"), storage_root, &slot.0, &s["proof"]));
         }
     }
     Some(cases)
@@ -188,6 +173,20 @@ fn secure_trie_case(i: u64) -> Case {
     trie_case(format!("secure trie key keccak({i})"), &entries, &key(i))
 }
 
+/// A trie whose root is an extension: two 5-byte keys sharing 4 bytes, 60-byte values; the
+/// proof of `target` (present or not).
+fn extension_trie_case(target: &[u8]) -> Case {
+    let entries: Vec<(Vec<u8>, Vec<u8>)> = [0x00u8, 0x01]
+        .iter()
+        .map(|&last| {
+            let value = alloy_rlp::encode(alloy_primitives::Bytes::from(vec![last ^ 0x5a; 60]));
+            (vec![0x12, 0x34, 0x56, 0x78, last], value)
+        })
+        .collect();
+    let name = format!("extension trie key 0x{}", alloy_primitives::hex::encode(target));
+    trie_case(name, &entries, target)
+}
+
 /// Proves and verifies with the circuit of `depth`; the value the circuit exposes, or an error
 /// (a prover panic included).
 fn prove(depth: usize, case: &Case) -> Result<Vec<u8>, String> {
@@ -244,6 +243,11 @@ fn small_storage_case(cases: &[Case]) -> &Case {
 fn proves_small_tries() {
     prove_and_compare(SMALL, &receipts_trie_case(0));
     prove_and_compare(SMALL, &receipts_trie_case(33));
+    // Through an extension node: extension, branch, leaf.
+    let ext = extension_trie_case(&[0x12, 0x34, 0x56, 0x78, 0x01]);
+    let kinds: Vec<_> = ext.nodes.iter().map(|n| node_kind(n).unwrap()).collect();
+    assert_eq!(kinds, [NodeKind::Extension, NodeKind::Branch, NodeKind::Leaf]);
+    prove_and_compare(SMALL, &ext);
     let Some(cases) = fixture_cases() else { return };
     let case = small_storage_case(&cases);
     assert_eq!(case.nodes.len(), 3);
@@ -316,6 +320,17 @@ fn rejects_tampered_proofs() {
 fn proves_absent_keys() {
     let mut cases = vec![receipts_trie_case(40), receipts_trie_case(200)];
     cases.extend([1000, 1002].map(secure_trie_case));
+    // An extension that leaves the key, and a leaf whose key is a strict prefix of ours.
+    let off_extension = extension_trie_case(&[0x12, 0x35, 0x56, 0x78, 0x00]);
+    assert_eq!(node_kind(off_extension.nodes.last().unwrap()), Some(NodeKind::Extension));
+    cases.push(off_extension);
+    let short_leaf = trie_case(
+        "single-leaf trie, longer key".into(),
+        &[(vec![0x12], alloy_rlp::encode(alloy_primitives::Bytes::from(vec![7u8; 40])))],
+        &[0x12, 0x34],
+    );
+    assert_eq!(short_leaf.nodes.len(), 1);
+    cases.push(short_leaf);
     assert!(cases.iter().all(|c| !c.exists));
     let kinds: Vec<NodeKind> =
         cases.iter().map(|c| node_kind(c.nodes.last().unwrap()).unwrap()).collect();
