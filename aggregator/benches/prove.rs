@@ -195,6 +195,12 @@ fn mpt_bench(out: &mut String) {
         "| one storage slot at one block (account + storage path) | 2 proofs | {total:.1} s | target < 60 s; keccak in-circuit |"
     )
     .unwrap();
+    writeln!(
+        out,
+        "| peak memory (VmHWM) after the MPT proofs | {:.0} MiB | | bench process so far |",
+        peak_rss_mib()
+    )
+    .unwrap();
 }
 
 fn main() {
