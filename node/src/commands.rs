@@ -116,7 +116,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
             let query = compile(&sql).map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{}", query.explain());
             if let Some(filter) = query.bloom_filter() {
-                // Read-only: explain never creates a database.
+                // Without `mode=rwc`: explain does not create a database that is not there.
                 match Store::connect(&cli.db).await {
                     Ok(store) => print!("{}", explain_logs(&store, &query, &filter).await?),
                     Err(e) => println!("per-block bloom rule-out: no indexed data ({e})"),
