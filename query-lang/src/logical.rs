@@ -311,6 +311,16 @@ impl LogicalPlan {
     pub fn samples(&self, n: u64) -> bool {
         self.step.is_none_or(|s| s.includes(n))
     }
+
+    /// The constants column `c` is pinned to by the first top-level conjunct of the filter that
+    /// is `c = <constant>` or `c IN (<constants>)` (deduplicated, in query order).
+    pub fn pinned(&self, c: ColumnRef) -> Option<Vec<U256>> {
+        let mut conjuncts = Vec::new();
+        if let Some(p) = &self.predicate {
+            top_level_and(p, &mut conjuncts);
+        }
+        conjuncts.into_iter().find_map(|e| constants_of(e, c))
+    }
 }
 
 impl fmt::Display for LogicalPlan {
@@ -1298,7 +1308,7 @@ impl Ctx<'_> {
 
 /// The values of `e` when it is `c = <constant>` (either side) or an `OR` chain of those (an
 /// `IN` list), deduplicated in order.
-pub(crate) fn constants_of(e: &TypedExpr, c: ColumnRef) -> Option<Vec<U256>> {
+fn constants_of(e: &TypedExpr, c: ColumnRef) -> Option<Vec<U256>> {
     match &e.kind {
         ExprKind::Binary { op: BinaryOp::Eq, left, right } => match (&left.kind, &right.kind) {
             (ExprKind::Column(x), ExprKind::Const(v))
@@ -1319,6 +1329,17 @@ pub(crate) fn constants_of(e: &TypedExpr, c: ColumnRef) -> Option<Vec<U256>> {
             Some(all)
         }
         _ => None,
+    }
+}
+
+/// Splits a typed conjunction into its top-level conjuncts.
+fn top_level_and<'e>(e: &'e TypedExpr, out: &mut Vec<&'e TypedExpr>) {
+    match &e.kind {
+        ExprKind::Binary { op: BinaryOp::And, left, right } => {
+            top_level_and(left, out);
+            top_level_and(right, out);
+        }
+        _ => out.push(e),
     }
 }
 

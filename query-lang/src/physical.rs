@@ -3,7 +3,7 @@
 
 use crate::columns::LogColumn;
 use crate::error::{Error, Position, Result};
-use crate::logical::{logical_plan, BinaryOp, ColumnRef, ExprKind, LogicalPlan, TypedExpr};
+use crate::logical::{logical_plan, ColumnRef, ExprKind, LogicalPlan, TypedExpr};
 use crate::plan::{Aggregate, Op, Opcode, Output, Program, Table, MAX_CONSTANTS, MAX_OPS};
 use alloy_primitives::{Address, Bloom, BloomInput, B256, U256};
 use std::collections::HashMap;
@@ -335,14 +335,9 @@ impl CompiledQuery {
         if self.program.table != Table::Logs {
             return None;
         }
-        let mut conjuncts = Vec::new();
-        if let Some(p) = &self.logical.predicate {
-            top_level_and(p, &mut conjuncts);
-        }
         let word = |v: &U256| B256::from(v.to_be_bytes::<32>());
         let values = |c: LogColumn| -> Vec<U256> {
-            let c = ColumnRef { table: Table::Logs, id: c as u8 };
-            conjuncts.iter().find_map(|e| crate::logical::constants_of(e, c)).unwrap_or_default()
+            self.logical.pinned(ColumnRef { table: Table::Logs, id: c as u8 }).unwrap_or_default()
         };
         let addresses =
             values(LogColumn::Address).iter().map(|v| Address::from_word(word(v))).collect();
@@ -410,16 +405,5 @@ impl CompiledQuery {
             }
         }
         crate::eval::evaluate(&self.program, rows)
-    }
-}
-
-/// Splits a typed conjunction into its top-level conjuncts.
-fn top_level_and<'e>(e: &'e TypedExpr, out: &mut Vec<&'e TypedExpr>) {
-    match &e.kind {
-        ExprKind::Binary { op: BinaryOp::And, left, right } => {
-            top_level_and(left, out);
-            top_level_and(right, out);
-        }
-        _ => out.push(e),
     }
 }

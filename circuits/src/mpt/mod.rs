@@ -149,14 +149,8 @@ fn string_item<F: RichField + Extendable<D>, const D: usize>(
     let long = b.add(is_b8.target, is_b9.target);
     // short = bit7 − long: 1 for 0x80..=0xb7 (and for 0xba..=0xff, rejected below).
     let short = b.sub(bits[7].target, long);
-    // on · short · (w0 − 0x80) ∈ [0, 55]
-    let t = b.add_const(w[0], -F::from_canonical_u64(0x80));
     let gate = b.mul(on.target, short);
-    let t = b.mul(gate, t);
-    b.range_check(t, 6);
-    let c55 = b.constant(F::from_canonical_u64(55));
-    let slack = b.sub(c55, t);
-    b.range_check(slack, 6);
+    assert_short_len(b, gate, w[0], 0x80);
     let single = b.not(bits[7]);
     // data_len = single + short·(w0 − 0x80) + b8·w1 + b9·(256 w1 + w2)
     let short_len = b.arithmetic(F::ONE, -F::from_canonical_u64(0x80), short, w[0], short);
@@ -179,6 +173,35 @@ impl<F: RichField + Extendable<D>, const D: usize> IsEqualConst for CircuitBuild
     fn is_equal_const(&mut self, x: Target, c: u64) -> BoolTarget {
         let c = self.constant(F::from_canonical_u64(c));
         self.is_equal(x, c)
+    }
+}
+
+/// Asserts `gate · (prefix − offset) ∈ [0, 55]`: a short string (`offset` 0x80) or short list
+/// (0xc0) prefix when `gate` is 1; nothing when it is 0.
+fn assert_short_len<F: RichField + Extendable<D>, const D: usize>(
+    b: &mut CircuitBuilder<F, D>,
+    gate: Target,
+    prefix: Target,
+    offset: u64,
+) {
+    let t = b.add_const(prefix, -F::from_canonical_u64(offset));
+    let t = b.mul(gate, t);
+    b.range_check(t, 6);
+    let c55 = b.constant(F::from_canonical_u64(55));
+    let slack = b.sub(c55, t);
+    b.range_check(slack, 6);
+}
+
+/// Asserts `values[i] = 0` wherever `mask[i]` is 0 (past a prefix mask's length).
+fn assert_zero_past<F: RichField + Extendable<D>, const D: usize>(
+    b: &mut CircuitBuilder<F, D>,
+    mask: &[BoolTarget],
+    values: &[Target],
+) {
+    for (m, &x) in mask.iter().zip(values) {
+        let kept = b.mul(m.target, x);
+        let outside = b.sub(x, kept);
+        b.assert_zero(outside);
     }
 }
 
@@ -205,14 +228,8 @@ fn list_header<F: RichField + Extendable<D>, const D: usize>(
     let long = b.add(is_f8.target, is_f9.target);
     let one = b.one();
     let short = b.sub(one, long);
-    // active · short · (n0 − 0xc0) ∈ [0, 55]
     let gate = b.mul(active.target, short);
-    let t = b.add_const(n[0], -F::from_canonical_u64(0xc0));
-    let t = b.mul(gate, t);
-    b.range_check(t, 6);
-    let c55 = b.constant(F::from_canonical_u64(55));
-    let slack = b.sub(c55, t);
-    b.range_check(slack, 6);
+    assert_short_len(b, gate, n[0], 0xc0);
     let short_len = b.arithmetic(F::ONE, -F::from_canonical_u64(0xc0), short, n[0], short);
     let mut payload = b.mul_add(is_f8.target, n[1], short_len);
     let two_bytes = b.mul_const_add(F::from_canonical_u64(256), n[1], n[2]);
@@ -249,17 +266,10 @@ impl<F: RichField + Extendable<D>, const D: usize> CircuitBuilderMpt<F, D>
             b.range_check(k, 4);
         }
         let key_len = b.add_virtual_target();
-        b.range_check(key_len, bits_for(cfg.max_key_nibbles));
-        let key_len_slack = b.add_const(key_len, -F::from_canonical_usize(cfg.max_key_nibbles));
-        let key_len_slack = b.neg(key_len_slack);
-        b.range_check(key_len_slack, bits_for(cfg.max_key_nibbles));
-        // Nibbles past key_len are zero: the key targets encode the key alone.
+        // The mask also enforces key_len ≤ max_key_nibbles; nibbles past key_len are zero, so
+        // the key targets encode the key alone.
         let key_mask = b.prefix_mask(key_len, cfg.max_key_nibbles);
-        for (m, &k) in key_mask.iter().zip(&key) {
-            let kept = b.mul(m.target, k);
-            let outside = b.sub(k, kept);
-            b.assert_zero(outside);
-        }
+        assert_zero_past(b, &key_mask, &key);
 
         let mut nodes = Vec::with_capacity(cfg.max_depth);
         let mut hashes = Vec::with_capacity(cfg.max_depth);
@@ -284,11 +294,7 @@ impl<F: RichField + Extendable<D>, const D: usize> CircuitBuilderMpt<F, D>
 
             // Bytes: below len range-checked by the hash gadget, zero from len on.
             let mask = b.prefix_mask(len, cap);
-            for (q, &x) in bytes.iter().enumerate() {
-                let kept = b.mul(mask[q].target, x);
-                let outside = b.sub(x, kept);
-                b.assert_zero(outside);
-            }
+            assert_zero_past(b, &mask, &bytes);
             let hash = b.keccak256_var(&bytes, len);
             let header = list_header(b, &bytes, len, active);
 
