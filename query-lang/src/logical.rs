@@ -323,6 +323,42 @@ impl LogicalPlan {
     }
 }
 
+impl LogicalPlan {
+    /// The filter's top-level conjuncts, in query order, without the ones a single-point
+    /// `accounts`/`storage` program encodes in its [`crate::plan::PointsPrelude`]: the
+    /// sampling conjunct, the `address = ..` conjunct and the `slot = ..` conjunct (the first
+    /// of each, as [`LogicalPlan::step`] and [`LogicalPlan::points`] read them). `None` unless
+    /// the query names exactly one point.
+    pub fn conjuncts_after_prelude(&self) -> Option<Vec<&TypedExpr>> {
+        if !self.table.has_points() || self.points.per_block() != 1 {
+            return None;
+        }
+        let mut conjuncts = Vec::new();
+        if let Some(p) = &self.predicate {
+            top_level_and(p, &mut conjuncts);
+        }
+        let block = ColumnRef { table: self.table, id: 0 };
+        let step = self.step.and_then(|_| conjuncts.iter().position(|e| step_of(e, block).is_some()));
+        let mut remove: Vec<usize> = step.into_iter().collect();
+        let mut pinned_columns = vec!["address"];
+        if self.table == Table::Storage {
+            pinned_columns.push("slot");
+        }
+        for name in pinned_columns {
+            let c = ColumnRef { table: self.table, id: self.table.column_id(name)? };
+            remove.push(conjuncts.iter().position(|e| constants_of(e, c).is_some())?);
+        }
+        Some(
+            conjuncts
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| !remove.contains(i))
+                .map(|(_, e)| e)
+                .collect(),
+        )
+    }
+}
+
 impl fmt::Display for LogicalPlan {
     /// Indented tree: `Aggregate`/`Projection`, `Filter`, `Scan`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -4,7 +4,9 @@
 use crate::columns::LogColumn;
 use crate::error::{Error, Position, Result};
 use crate::logical::{logical_plan, ColumnRef, ExprKind, LogicalPlan, TypedExpr};
-use crate::plan::{Aggregate, Op, Opcode, Output, Program, Table, MAX_CONSTANTS, MAX_OPS};
+use crate::plan::{
+    Aggregate, Op, Opcode, Output, PointsPrelude, Program, Table, MAX_CONSTANTS, MAX_OPS,
+};
 use alloy_primitives::{Address, Bloom, BloomInput, B256, U256};
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -99,7 +101,10 @@ pub fn compile_with_params(sql: &str, params: &[U256]) -> Result<CompiledQuery> 
 pub fn physical_plan(logical: LogicalPlan, sql: &str) -> Result<CompiledQuery> {
     let start = Position::START;
     let mut em = Emitter::default();
-    let filter = logical.predicate.as_ref().map(|p| em.emit(p));
+    let filter = match logical.conjuncts_after_prelude() {
+        Some(rest) => Some(em.emit_prelude(&logical, &rest)),
+        None => logical.predicate.as_ref().map(|p| em.emit(p)),
+    };
     let mut outputs = Vec::with_capacity(logical.projection.len());
     for p in &logical.projection {
         let reg = match (&p.aggregate, &p.expr) {
@@ -171,6 +176,41 @@ impl Emitter {
         self.constants.iter().position(|c| *c == v).unwrap_or_else(|| {
             self.constants.push(v);
             self.constants.len() - 1
+        })
+    }
+
+    /// Emits the [`PointsPrelude`] of a single-point query (its constants first, undeduplicated,
+    /// so they sit at the prelude's indices), then the remaining conjuncts `rest`; returns the
+    /// filter register: the prelude's, or `And(prelude, rest)`.
+    fn emit_prelude(&mut self, logical: &LogicalPlan, rest: &[&TypedExpr]) -> usize {
+        let prelude = PointsPrelude::new(logical.table == Table::Storage, logical.step.is_some());
+        if let Some(step) = logical.step {
+            self.constants.extend([U256::from(step.every), U256::from(step.offset)]);
+        }
+        self.constants.push(logical.points.addresses[0].into_word().into());
+        self.constants.extend(logical.points.slots.first());
+        for op in &prelude.ops {
+            let key = (op.opcode, op.a as usize, op.b as usize);
+            self.memo.insert(key, self.ops.len());
+            self.ops.push(key);
+        }
+        let mut rest_reg = None;
+        for e in rest {
+            let r = self.emit(e);
+            rest_reg = Some(match rest_reg {
+                Some(acc) => self.and(acc, r),
+                None => r,
+            });
+        }
+        let reg = prelude.reg as usize;
+        rest_reg.map_or(reg, |r| self.and(reg, r))
+    }
+
+    fn and(&mut self, a: usize, b: usize) -> usize {
+        let key = (Opcode::And, a, b);
+        *self.memo.entry(key).or_insert_with(|| {
+            self.ops.push(key);
+            self.ops.len() - 1
         })
     }
 

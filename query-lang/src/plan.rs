@@ -60,6 +60,78 @@ pub enum Table {
     Storage = 4,
 }
 
+/// The fixed op prefix of an `accounts`/`storage` program that names a single point: the
+/// circuits read the point (and, for a sampled query, the sampling) from it at constant
+/// offsets, and check that it is a top-level conjunct of the filter (the filter is
+/// [`PointsPrelude::reg`] or `And(reg, x)`), so every other point's row is rejected.
+///
+/// ```text
+/// sampled only:  0 Column 0   1 Const k   2 Mod 0 1   3 Const r   4 Eq 2 3     (k = constants[0], r = constants[1])
+/// then, at o:    o Column 1 (address)   o+1 Const c   o+2 Eq o o+1             (c = 2 if sampled else 0)
+/// sampled:       And 4 (o+2)
+/// storage:       Column 2 (slot)   Const c+1   Eq   And(previous, that Eq)
+/// ```
+///
+/// The planner emits exactly these ops and constants first ([`Program::points_prelude`] is the
+/// check); a query naming several addresses or slots has no prelude and is not provable yet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PointsPrelude {
+    /// The prefix ops.
+    pub ops: Vec<Op>,
+    /// Register of `block_number % k = r` (sampled programs).
+    pub sample_reg: Option<u8>,
+    /// Constant index of the address (a uint256 below 2^160).
+    pub address_constant: u8,
+    /// Constant index of the slot (`storage`).
+    pub slot_constant: Option<u8>,
+    /// Register holding the conjunction of the prelude (its last op).
+    pub reg: u8,
+}
+
+impl PointsPrelude {
+    /// Most ops of a prelude (sampled `storage`).
+    pub const MAX_OPS: usize = 13;
+
+    /// The prelude of a `storage` (else `accounts`) program, sampled or not.
+    pub fn new(storage: bool, sampled: bool) -> Self {
+        let op = |opcode, a: usize, b: usize| Op { opcode, a: a as u8, b: b as u8 };
+        let mut ops = Vec::with_capacity(Self::MAX_OPS);
+        let mut constants = 0;
+        let mut sample_reg = None;
+        if sampled {
+            ops.push(op(Opcode::Column, 0, 0));
+            ops.push(op(Opcode::Const, 0, 0));
+            ops.push(op(Opcode::Mod, 0, 1));
+            ops.push(op(Opcode::Const, 1, 0));
+            ops.push(op(Opcode::Eq, 2, 3));
+            sample_reg = Some(4);
+            constants = 2;
+        }
+        let pin = |ops: &mut Vec<Op>, column: usize, constant: usize, prev: Option<usize>| {
+            let o = ops.len();
+            ops.push(op(Opcode::Column, column, 0));
+            ops.push(op(Opcode::Const, constant, 0));
+            ops.push(op(Opcode::Eq, o, o + 1));
+            if let Some(p) = prev {
+                ops.push(op(Opcode::And, p, o + 2));
+            }
+            ops.len() - 1
+        };
+        let address_constant = constants;
+        let mut reg = pin(&mut ops, 1, address_constant, sample_reg.map(usize::from));
+        let slot_constant = storage.then(|| {
+            reg = pin(&mut ops, 2, address_constant + 1, Some(reg));
+            (address_constant + 1) as u8
+        });
+        Self { ops, sample_reg, address_constant: address_constant as u8, slot_constant, reg: reg as u8 }
+    }
+
+    /// Constants the prelude reads (`constants[..n]`).
+    pub fn num_constants(&self) -> usize {
+        self.address_constant as usize + 1 + usize::from(self.slot_constant.is_some())
+    }
+}
+
 /// Opcodes, with their byte in the canonical encoding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -235,13 +307,47 @@ impl Program {
         self.is_aggregate() && self.outputs.iter().any(|o| o.aggregate == Aggregate::None)
     }
 
+    /// The program's [`PointsPrelude`], when it is an `accounts`/`storage` program that starts
+    /// with one (sampled or not) and whose filter is the prelude's register or
+    /// `And(prelude register, x)`: the form the planner emits for a query naming a single point.
+    /// The circuits make the same check on the plan bytes.
+    pub fn points_prelude(&self) -> Option<PointsPrelude> {
+        let storage = match self.table {
+            Table::Accounts => false,
+            Table::Storage => true,
+            _ => return None,
+        };
+        [true, false].into_iter().find_map(|sampled| {
+            let p = PointsPrelude::new(storage, sampled);
+            let f = self.filter? as usize;
+            let top = f == p.reg as usize
+                || self.ops.get(f).is_some_and(|op| op.opcode == Opcode::And && op.a == p.reg);
+            let consts = p.num_constants() <= self.constants.len();
+            (self.ops.starts_with(&p.ops) && top && consts).then_some(p)
+        })
+    }
+
     /// Why this release's circuits cannot prove the program (`None` when they can): they cover
-    /// aggregates without GROUP BY over `headers` (the root circuit rejects plain outputs, the
-    /// map circuits a table byte other than 0).
+    /// aggregates without GROUP BY over `headers`, and over `accounts`/`storage` when the query
+    /// names one point (the root circuit rejects plain outputs, the map circuits other tables
+    /// and programs without a [`PointsPrelude`]).
     pub fn unprovable_reason(&self) -> Option<String> {
-        if self.table != Table::Headers {
-            Some(format!("the {} circuits are not in this release", self.table.name()))
-        } else if !self.is_aggregate() {
+        match self.table {
+            Table::Headers => {}
+            Table::Accounts | Table::Storage => {
+                if self.points_prelude().is_none() {
+                    return Some(format!(
+                        "the {} circuit proves one point per block: name a single address{}",
+                        self.table.name(),
+                        if self.table == Table::Storage { " and a single slot" } else { "" }
+                    ));
+                }
+            }
+            Table::Receipts | Table::Logs => {
+                return Some(format!("the {} circuits are not in this release", self.table.name()))
+            }
+        }
+        if !self.is_aggregate() {
             Some("only aggregate selects (COUNT/SUM/AVG/MIN/MAX) are provable; plain-column selects run natively".into())
         } else if self.is_grouped() {
             Some("GROUP BY is not provable in this release".into())

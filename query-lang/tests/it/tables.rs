@@ -181,3 +181,54 @@ fn receipts_columns_and_the_word_column_ids() {
         "the receipts circuits are not in this release"
     );
 }
+
+/// A single-point `storage`/`accounts` query starts with the points prelude at fixed offsets
+/// (what the state circuit reads the point and the sampling from), keeps its meaning, and is
+/// provable; several points or a plain select are refused with the reason.
+#[test]
+fn single_point_queries_start_with_the_points_prelude() {
+    use annals_query_lang::plan::PointsPrelude;
+    let slot = U256::from(7);
+    let q = compile(&format!(
+        "SELECT AVG(value), MIN(value), MAX(value) FROM storage WHERE block_number % 2 = 1 \
+         AND value > 1 AND slot = 7 AND address = {TOKEN} AND block_number BETWEEN 10 AND 17"
+    ))
+    .unwrap();
+    let prelude = q.program.points_prelude().expect("prelude");
+    assert_eq!(prelude, PointsPrelude::new(true, true));
+    assert_eq!(prelude.ops.len(), PointsPrelude::MAX_OPS);
+    let token = U256::from_be_slice(TOKEN.as_slice());
+    assert_eq!(q.program.constants[..4], [U256::from(2), U256::from(1), token, slot]);
+    assert_eq!(q.program.unprovable_reason(), None);
+    // `value > 1` is the rest of the filter: And(prelude, value > 1).
+    let f = q.program.filter.unwrap() as usize;
+    assert_eq!((q.program.ops[f].a, q.program.ops.len()), (prelude.reg, f + 1));
+    let row = |n: u64, v: u64| -> Row { vec![u(n), Some(token), Some(slot), u(v)] };
+    let rows: Vec<Row> = [(11, 5), (13, 1), (15, 9), (17, 0)].map(|(n, v)| row(n, v)).to_vec();
+    assert_eq!(q.evaluate(&rows).unwrap(), vec![vec![u(7), u(5), u(9)]]);
+
+    // Unsampled accounts: the prelude is the address conjunct alone, and the filter is it.
+    let q = compile(&format!(
+        "SELECT SUM(balance) FROM accounts WHERE address = {TOKEN} AND block_number BETWEEN 1 AND 4"
+    ))
+    .unwrap();
+    assert_eq!(q.program.points_prelude(), Some(PointsPrelude::new(false, false)));
+    assert_eq!(q.program.filter, Some(2));
+    assert_eq!(q.program.unprovable_reason(), None);
+
+    let q = compile(&format!(
+        "SELECT MAX(value) FROM storage WHERE address = {TOKEN} AND slot IN (3, 4) \
+         AND block_number BETWEEN 1 AND 4"
+    ))
+    .unwrap();
+    assert_eq!(q.program.points_prelude(), None);
+    let reason = q.program.unprovable_reason().unwrap();
+    assert!(reason.contains("one point per block"), "{reason}");
+    let q = compile(&format!(
+        "SELECT value FROM storage WHERE address = {TOKEN} AND slot = 3 \
+         AND block_number BETWEEN 1 AND 4"
+    ))
+    .unwrap();
+    assert!(q.program.points_prelude().is_some());
+    assert!(q.program.unprovable_reason().unwrap().contains("only aggregate"));
+}
