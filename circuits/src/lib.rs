@@ -1,7 +1,7 @@
 //! plonky2 circuits of Annals (DESIGN.md §4): gadgets bottom-up (keccak, uint256, RLP, header
-//! decoding, Merkle-Patricia-trie inclusion and exclusion, the plan VM) and the circuits built
-//! from them (the `headers` block map, wrap and reduce nodes of the MapReduce tree, and the
-//! root).
+//! decoding, Merkle-Patricia-trie inclusion and exclusion, account and storage decoding, the
+//! plan VM) and the circuits built from them (the `headers` and state block maps, wrap and
+//! reduce nodes of the MapReduce tree, and the root).
 //!
 //! No feature flags.
 
@@ -12,6 +12,7 @@ pub mod mapreduce;
 pub mod mpt;
 pub mod rlp;
 pub mod serialization;
+pub mod state;
 pub mod uint256;
 pub mod vm;
 

@@ -15,7 +15,9 @@ use plonky2::iop::witness::{PartialWitness, WitnessWrite};
 use plonky2::plonk::circuit_builder::CircuitBuilder;
 use plonky2::plonk::circuit_data::{CircuitConfig, CircuitData};
 
-use super::plan::{add_plan, set_plan, PlanTargets};
+use super::plan::{
+    add_plan, add_points_prelude, set_plan, set_points_prelude, PlanTargets, PointsPreludeTargets,
+};
 use super::statement::{PartialAggregateTargets, StatementTargets};
 use super::{Cfg, Proof, D, F};
 use crate::header::{
@@ -23,6 +25,7 @@ use crate::header::{
 };
 use crate::keccak::CircuitBuilderKeccak;
 use crate::uint256::{CircuitBuilderU256, U256Target};
+use crate::uint256::CircuitBuilderU256Arith;
 use crate::vm::{CircuitBuilderVm, ColumnTargets, RowTargets};
 
 /// 32 big-endian bytes → 8 big-endian u32 words (bytes must be range-checked).
@@ -38,14 +41,12 @@ pub fn bytes_to_words(b: &mut CircuitBuilder<F, D>, bytes: &[Target; 32]) -> [Ta
 
 /// Targets of the leaf.
 pub struct HeaderMapTargets {
-    /// Raw header bytes (zero-padded to [`MAX_HEADER_BYTES`]).
-    pub raw: Vec<Target>,
-    /// Header length in bytes.
-    pub len: Target,
-    /// Presence flags and decoded fields.
-    pub fields: crate::header::HeaderFieldsTargets,
+    /// The header bytes, hash and fields.
+    pub header: HeaderLinkTargets,
     /// The plan.
     pub plan: PlanTargets,
+    /// The points prelude (checked for the skipped blocks of a sampled points query).
+    pub prelude: PointsPreludeTargets,
 }
 
 /// The `header_map` circuit.
@@ -60,16 +61,95 @@ fn column(value: U256Target, is_null: BoolTarget) -> ColumnTargets {
     ColumnTargets { value, is_null }
 }
 
-/// Wires the leaf; returns the builder and its targets.
-pub fn wire_header_map() -> (CircuitBuilder<F, D>, HeaderMapTargets) {
-    let mut b = CircuitBuilder::<F, D>::new(CircuitConfig::standard_recursion_config());
+/// The header part every block-map leaf shares: the header bytes, their keccak256 (the block
+/// hash) and the decoded fields.
+pub struct HeaderLinkTargets {
+    /// Raw header bytes (zero-padded to [`MAX_HEADER_BYTES`]).
+    pub raw: Vec<Target>,
+    /// Header length in bytes.
+    pub len: Target,
+    /// keccak256 of the header: the block hash, 32 bytes.
+    pub hash: [Target; 32],
+    /// Presence flags and decoded fields.
+    pub fields: crate::header::HeaderFieldsTargets,
+}
+
+/// Adds the header bytes, hashes and decodes them (the bytes past `len` are constrained zero
+/// before decoding).
+pub fn add_header_link(b: &mut CircuitBuilder<F, D>) -> HeaderLinkTargets {
     let raw = b.add_virtual_targets(MAX_HEADER_BYTES);
     let len = b.add_virtual_target();
     let hash = b.keccak256_var(&raw, len);
     let mask = b.prefix_mask(len, MAX_HEADER_BYTES);
     let masked: Vec<Target> = raw.iter().zip(&mask).map(|(x, m)| b.mul(*x, m.target)).collect();
-    let f = b.decode_header(&masked, len);
+    let fields = b.decode_header(&masked, len);
+    HeaderLinkTargets { raw, len, hash, fields }
+}
+
+/// Sets the header witness of [`add_header_link`].
+///
+/// # Errors
+/// A header that is not decodable or longer than [`MAX_HEADER_BYTES`].
+pub fn set_header_link(
+    pw: &mut PartialWitness<F>,
+    t: &HeaderLinkTargets,
+    rlp: &[u8],
+) -> Result<()> {
+    let native = decode_header_native(rlp)?;
+    for (i, x) in t.raw.iter().enumerate() {
+        pw.set_target(*x, F::from_canonical_u8(rlp.get(i).copied().unwrap_or(0)))?;
+    }
+    pw.set_target(t.len, F::from_canonical_usize(rlp.len()))?;
+    set_header_presence(pw, &t.fields, native.presence())?;
+    Ok(())
+}
+
+/// Registers the statement of a one-block leaf: `from_block = to_block = number` (constrained
+/// `< 2^32`), `first_parent_hash` = the header's parent hash, `last_hash` = its hash, and the
+/// VM's per-slot partial aggregates of the block's rows.
+pub fn register_block_statement(
+    b: &mut CircuitBuilder<F, D>,
+    plan: &PlanTargets,
+    header: &HeaderLinkTargets,
+    aggregates: [PartialAggregateTargets; MAX_OUTPUTS],
+) {
+    let f = &header.fields;
+    // Block numbers are < 2^32 so range arithmetic in the reduce circuit cannot wrap.
+    for l in &f.number.limbs[2..] {
+        b.assert_zero(*l);
+    }
+    let number =
+        b.mul_const_add(F::from_canonical_u32(1 << 16), f.number.limbs[1], f.number.limbs[0]);
+    let statement = StatementTargets {
+        program_hash: plan.program_hash,
+        from_block: number,
+        to_block: number,
+        first_parent_hash: bytes_to_words(b, &f.parent_hash),
+        last_hash: bytes_to_words(b, &header.hash),
+        aggregates,
+    };
+    statement.register(b);
+}
+
+/// Wires the leaf; returns the builder and its targets.
+///
+/// The plan's table is `headers`, or `accounts`/`storage` for a block that a sampled points
+/// query skips: then the program must start with the sampled [`PointsPreludeTargets`] prelude,
+/// its sampling register (`block_number % k = r`, which reads only the block number and
+/// constants) must be false on this block, and every column but the block number reads as
+/// NULL (so no op can fail on header fields). The sampling conjunct is a top-level conjunct of
+/// the filter, so the row is rejected and the block contributes empty aggregates, as every row
+/// of the skipped block would.
+pub fn wire_header_map() -> (CircuitBuilder<F, D>, HeaderMapTargets) {
+    let mut b = CircuitBuilder::<F, D>::new(CircuitConfig::standard_recursion_config());
+    let header = add_header_link(&mut b);
     let plan = add_plan(&mut b);
+    let prelude = add_points_prelude(&mut b, &plan);
+    // table ∈ {headers, accounts, storage}: table · (1 − is_points) == 0.
+    let not_points = b.not(prelude.is_points);
+    let t = b.mul(plan.bytes[1], not_points.target);
+    b.assert_zero(t);
+    let f = &header.fields;
 
     let zero = b.zero();
     let not_null = b._false();
@@ -80,9 +160,9 @@ pub fn wire_header_map() -> (CircuitBuilder<F, D>, HeaderMapTargets) {
     let no_withdrawals = b.not(f.has_withdrawals_root);
     let no_cancun = b.not(f.has_cancun_fields);
     let no_requests = b.not(f.has_requests_hash);
-    let cols: [ColumnTargets; NUM_HEADER_COLUMNS] = [
+    let mut cols: [ColumnTargets; NUM_HEADER_COLUMNS] = [
         column(f.number, not_null),
-        column(b32(&mut b, &hash), not_null),
+        column(b32(&mut b, &header.hash), not_null),
         column(b32(&mut b, &f.parent_hash), not_null),
         column(f.timestamp, not_null),
         column(b32(&mut b, &beneficiary), not_null),
@@ -99,27 +179,29 @@ pub fn wire_header_map() -> (CircuitBuilder<F, D>, HeaderMapTargets) {
         column(b32(&mut b, &f.parent_beacon_block_root), no_cancun),
         column(b32(&mut b, &f.requests_hash), no_requests),
     ];
+    for c in &mut cols[1..] {
+        c.is_null = b.or(c.is_null, prelude.is_points);
+    }
     let row = RowTargets { columns: cols };
     let result = b.eval_program(&plan.program, &row);
 
-    // Block numbers are < 2^32 so range arithmetic in the reduce circuit cannot wrap.
-    for l in &f.number.limbs[2..] {
-        b.assert_zero(*l);
-    }
-    let number =
-        b.mul_const_add(F::from_canonical_u32(1 << 16), f.number.limbs[1], f.number.limbs[0]);
+    // A skipped block of a points query: sampled, and the sampling register is false.
+    let unsampled = b.not(prelude.sampled);
+    let t = b.mul(prelude.is_points.target, unsampled.target);
+    b.assert_zero(t);
+    let (sample_value, sample_null) = result.registers[prelude.sample_reg];
+    let is_false = b.is_zero_u256(&sample_value);
+    let is_true = b.not(is_false);
+    let not_false = b.or(is_true, sample_null);
+    let t = b.mul(prelude.is_points.target, not_false.target);
+    b.assert_zero(t);
+
     let aggregates: [PartialAggregateTargets; MAX_OUTPUTS] =
         core::array::from_fn(|j| PartialAggregateTargets::from_row(&result.outputs[j].aggregate));
-    let statement = StatementTargets {
-        program_hash: plan.program_hash,
-        from_block: number,
-        to_block: number,
-        first_parent_hash: bytes_to_words(&mut b, &f.parent_hash),
-        last_hash: bytes_to_words(&mut b, &hash),
-        aggregates,
-    };
-    statement.register(&mut b);
-    (b, HeaderMapTargets { raw, len, fields: f, plan })
+    register_block_statement(&mut b, &plan, &header, aggregates);
+    let targets =
+        HeaderMapTargets { header, plan, prelude };
+    (b, targets)
 }
 
 impl HeaderMapCircuit {
@@ -144,15 +226,11 @@ impl HeaderMapCircuit {
     /// A header that is not decodable or longer than [`MAX_HEADER_BYTES`], a plan error on the
     /// row (overflow, division by zero), or any unsatisfied constraint.
     pub fn prove(&self, program: &Program, rlp: &[u8]) -> Result<Proof> {
-        let native = decode_header_native(rlp)?;
         let t = &self.targets;
         let mut pw = PartialWitness::new();
-        for (i, x) in t.raw.iter().enumerate() {
-            pw.set_target(*x, F::from_canonical_u8(rlp.get(i).copied().unwrap_or(0)))?;
-        }
-        pw.set_target(t.len, F::from_canonical_usize(rlp.len()))?;
-        set_header_presence(&mut pw, &t.fields, native.presence())?;
+        set_header_link(&mut pw, &t.header, rlp)?;
         set_plan(&mut pw, &t.plan, program)?;
+        set_points_prelude(&mut pw, &t.prelude, program)?;
         self.data.prove(pw)
     }
 }

@@ -25,6 +25,7 @@ pub type Proof = ProofWithPublicInputs<F, Cfg, D>;
 pub mod header_map;
 pub mod plan;
 pub mod root;
+pub mod state_map;
 
 use anyhow::{anyhow, Result};
 use plonky2::field::types::PrimeField64;

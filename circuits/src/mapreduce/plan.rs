@@ -4,12 +4,13 @@
 //! commit to.
 
 use annals_query_lang::plan::{
-    Program, MAX_CONSTANTS, MAX_OPS, MAX_OUTPUTS, PLAN_ENCODING_VERSION,
+    Opcode, PointsPrelude, Program, Table, MAX_CONSTANTS, MAX_OPS, MAX_OUTPUTS,
+    PLAN_ENCODING_VERSION,
 };
 use plonky2::field::types::Field;
 use plonky2::hash::hash_types::HashOutTarget;
 use plonky2::hash::poseidon::PoseidonHash;
-use plonky2::iop::target::Target;
+use plonky2::iop::target::{BoolTarget, Target};
 use plonky2::iop::witness::{PartialWitness, WitnessWrite};
 use plonky2::plonk::circuit_builder::CircuitBuilder;
 use plonky2::plonk::config::Hasher;
@@ -114,4 +115,116 @@ pub fn program_hash_native(program: &Program) -> [u64; 4] {
     use plonky2::field::types::PrimeField64;
     let elems: Vec<F> = program.encode().iter().map(|b| F::from_canonical_u8(*b)).collect();
     PoseidonHash::hash_no_pad(&elems).elements.map(|e| e.to_canonical_u64())
+}
+
+/// What [`add_points_prelude`] reads from the plan bytes of an `accounts`/`storage` program.
+#[derive(Clone, Debug)]
+pub struct PointsPreludeTargets {
+    /// The table byte is 3 (`accounts`) or 4 (`storage`).
+    pub is_points: BoolTarget,
+    /// The table byte is 4.
+    pub is_storage: BoolTarget,
+    /// The program starts with the sampled prelude (witness, fixed by the op bytes when
+    /// `is_points`).
+    pub sampled: BoolTarget,
+    /// The address constant's low 20 bytes, big-endian (its high 12 bytes are zero when
+    /// `is_points`).
+    pub address: [Target; 20],
+    /// The slot constant's 32 bytes, big-endian (meaningful for `storage`).
+    pub slot: [Target; 32],
+    /// Register of `block_number % k = r` ([`PointsPrelude::sample_reg`], 4).
+    pub sample_reg: usize,
+}
+
+/// Checks, when the plan's table is `accounts` or `storage`, that the program starts with the
+/// [`PointsPrelude`] (sampled or not, as the witness `sampled` says) and that its filter is the
+/// prelude's register or `And(prelude register, x)`; reads the point from the prelude's
+/// constants. For other tables nothing is checked (the flags are 0).
+///
+/// Every byte of the prelude's ops is compared with the layout of `annals_query_lang`, so the
+/// op bytes decide `sampled`: a sampled prelude starts with `Column 0`, an unsampled one with
+/// `Column 1`.
+pub fn add_points_prelude(b: &mut CircuitBuilder<F, D>, plan: &PlanTargets) -> PointsPreludeTargets {
+    let table = plan.bytes[1];
+    let accounts = b.constant(F::from_canonical_u8(Table::Accounts as u8));
+    let storage = b.constant(F::from_canonical_u8(Table::Storage as u8));
+    let is_accounts = b.is_equal(table, accounts);
+    let is_storage = b.is_equal(table, storage);
+    let is_points = BoolTarget::new_unsafe(b.add(is_accounts.target, is_storage.target));
+    let sampled = b.add_virtual_bool_target_safe();
+    let not_sampled = b.not(sampled);
+
+    let mut reg = b.zero();
+    for (table_flag, storage_layout) in [(is_accounts, false), (is_storage, true)] {
+        for (sample_flag, sampled_layout) in [(sampled, true), (not_sampled, false)] {
+            let flag = b.and(table_flag, sample_flag);
+            let prelude = PointsPrelude::new(storage_layout, sampled_layout);
+            for (i, op) in prelude.ops.iter().enumerate() {
+                let o = Program::OPS_OFFSET + 3 * i;
+                for (k, expected) in [op.opcode as u8, op.a, op.b].into_iter().enumerate() {
+                    // flag · (byte − expected) == 0
+                    let e = -F::from_canonical_u8(expected);
+                    let t = b.arithmetic(F::ONE, e, flag.target, plan.bytes[o + k], flag.target);
+                    b.assert_zero(t);
+                }
+            }
+            reg = b.mul_const_add(F::from_canonical_u8(prelude.reg), flag.target, reg);
+        }
+    }
+
+    // The filter is `reg` or `And(reg, x)`.
+    let p = &plan.program;
+    let not_filter = b.not(p.has_filter);
+    let t = b.mul(is_points.target, not_filter.target);
+    b.assert_zero(t);
+    let is_reg = b.is_equal(p.filter, reg);
+    let opcodes: Vec<Target> = p.ops.iter().map(|o| o.opcode).collect();
+    let operands: Vec<Target> = p.ops.iter().map(|o| o.a).collect();
+    let filter_opcode = b.random_access(p.filter, opcodes);
+    let filter_a = b.random_access(p.filter, operands);
+    let and = b.constant(F::from_canonical_u8(Opcode::And as u8));
+    let is_and = b.is_equal(filter_opcode, and);
+    let reads_reg = b.is_equal(filter_a, reg);
+    let and_reg = b.and(is_and, reads_reg);
+    let ok = b.or(is_reg, and_reg);
+    let not_ok = b.not(ok);
+    let t = b.mul(is_points.target, not_ok.target);
+    b.assert_zero(t);
+
+    // The point: constants 0 and 1, or 2 and 3 after k and r.
+    let word = |i: usize| &plan.bytes[Program::CONSTANTS_OFFSET + 32 * i..][..32];
+    let (addr_sampled, addr_plain) = (word(2), word(0));
+    let (slot_sampled, slot_plain) = (word(3), word(1));
+    let pick = |b: &mut CircuitBuilder<F, D>, x: &[Target], y: &[Target]| -> Vec<Target> {
+        x.iter().zip(y).map(|(&s, &u)| b.select(sampled, s, u)).collect()
+    };
+    let address_word = pick(b, addr_sampled, addr_plain);
+    for &x in &address_word[..12] {
+        let t = b.mul(is_points.target, x);
+        b.assert_zero(t);
+    }
+    let slot = pick(b, slot_sampled, slot_plain);
+    let sample_reg = PointsPrelude::new(false, true).sample_reg.expect("sampled") as usize;
+    PointsPreludeTargets {
+        is_points,
+        is_storage,
+        sampled,
+        address: core::array::from_fn(|i| address_word[12 + i]),
+        slot: core::array::from_fn(|i| slot[i]),
+        sample_reg,
+    }
+}
+
+/// Sets the `sampled` witness of [`add_points_prelude`] from the program (false for programs
+/// without a prelude, whose table flags are 0).
+///
+/// # Errors
+/// A target set twice inconsistently (a bug).
+pub fn set_points_prelude(
+    pw: &mut PartialWitness<F>,
+    t: &PointsPreludeTargets,
+    program: &Program,
+) -> anyhow::Result<()> {
+    let sampled = program.points_prelude().is_some_and(|p| p.sample_reg.is_some());
+    pw.set_bool_target(t.sampled, sampled)
 }

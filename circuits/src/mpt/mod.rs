@@ -43,6 +43,8 @@
 //! the decoding. Every level pays for its capacity whether or not it is used.
 
 #[cfg(test)]
+pub(crate) mod testing;
+#[cfg(test)]
 mod tests;
 
 use plonky2::field::extension::Extendable;

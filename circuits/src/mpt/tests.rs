@@ -3,6 +3,7 @@
 //! own verification; tampered proofs (a forged node, a wrong child slot, a truncated path, a
 //! wrong key, a wrong root, a node flagged as the wrong type) must not prove.
 
+use super::testing::trie_proof;
 use super::*;
 use alloy_primitives::{keccak256, B256, U256};
 use alloy_trie::proof::verify_proof;
@@ -120,29 +121,7 @@ fn check_with_alloy(root: B256, key: B256, nodes: &[Vec<u8>], value: &[u8]) {
 /// bytes, value), checked with alloy-trie's `verify_proof` (inclusion when the key is there,
 /// exclusion otherwise).
 fn trie_case(name: String, entries: &[(Vec<u8>, Vec<u8>)], target: &[u8]) -> Case {
-    use alloy_trie::{proof::ProofRetainer, HashBuilder};
-    let target_nibbles = Nibbles::unpack(target);
-    let mut sorted: Vec<(Nibbles, &[u8])> =
-        entries.iter().map(|(k, v)| (Nibbles::unpack(k), v.as_slice())).collect();
-    sorted.sort_by_key(|e| e.0);
-    let mut hb =
-        HashBuilder::default().with_proof_retainer(ProofRetainer::new(vec![target_nibbles]));
-    for (k, v) in &sorted {
-        hb.add_leaf(*k, v);
-    }
-    let root = hb.root();
-    let mut nodes: Vec<(Nibbles, Vec<u8>)> = hb
-        .take_proof_nodes()
-        .into_nodes_sorted()
-        .into_iter()
-        .filter(|(path, _)| target_nibbles.starts_with(path))
-        .map(|(p, n)| (p, n.to_vec()))
-        .collect();
-    nodes.sort_by_key(|(p, _)| p.len());
-    let nodes: Vec<Vec<u8>> = nodes.into_iter().map(|(_, n)| n).collect();
-    let value = entries.iter().find(|(k, _)| k == target).map(|(_, v)| v.clone());
-    let proof: Vec<alloy_primitives::Bytes> = nodes.iter().map(|n| n.clone().into()).collect();
-    verify_proof(root, target_nibbles, value.clone(), &proof).unwrap();
+    let (root, nodes, value) = trie_proof(entries, target);
     Case {
         name,
         root,

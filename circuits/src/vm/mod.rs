@@ -188,7 +188,9 @@ impl OutputSpecTargets {
 /// [`add_virtual_program`](CircuitBuilderVm::add_virtual_program), set by [`set_program`]).
 #[derive(Clone, Debug)]
 pub struct ProgramTargets {
-    /// Table byte, constrained to 0 (`headers`).
+    /// Table byte. Not constrained here: each map leaf constrains the tables it reads
+    /// (`header_map`: `headers`, or a skipped block of a sampled points query; `state_map`:
+    /// `accounts`, `storage`), and the row it hands the VM has that table's columns.
     pub table: Target,
     /// Number of real constants (bound by the hash only).
     pub n_constants: Target,
@@ -304,7 +306,6 @@ pub trait CircuitBuilderVm<F: RichField + Extendable<D>, const D: usize> {
 impl<F: RichField + Extendable<D>, const D: usize> CircuitBuilderVm<F, D> for CircuitBuilder<F, D> {
     fn add_virtual_program(&mut self) -> ProgramTargets {
         let table = self.add_virtual_target();
-        self.assert_zero(table);
         let n_constants = self.add_virtual_target();
         let constants = core::array::from_fn(|_| self.add_virtual_u256());
         let n_ops = self.add_virtual_target();
