@@ -5,7 +5,8 @@
 //! Measured: rows and proving time of keccak-f at 1 and 8 permutations, header-map rows and
 //! time per header, wrap and 2-to-1 reduce time, root time and proof size, peak memory, and
 //! end to end for 16 anvil headers (index + prove + verify); MPT account and storage proofs of
-//! one mainnet storage slot; keccak-f permutations per second in
+//! one mainnet storage slot, and that slot through the `state_map` leaf, shrink and wrap;
+//! keccak-f permutations per second in
 //! the STARK table and its recursive verification, and with `--features p3-compare` the same for
 //! Plonky3's `p3-keccak-air` ([`p3`]).
 
@@ -20,6 +21,7 @@ use std::time::Instant;
 
 use annals_aggregator::Prover;
 use annals_circuits::keccak::CircuitBuilderKeccak;
+use annals_circuits::mapreduce::recursion::ChildKind::HeaderWrap;
 use annals_circuits::mapreduce::{Cfg, D, F};
 use annals_indexer::testing::{produce_blocks, Anvil};
 use annals_indexer::{HeaderProvider, IndexOptions, Store};
@@ -192,12 +194,89 @@ fn mpt_bench(out: &mut String) {
     }
     writeln!(
         out,
-        "| one storage slot at one block (account + storage path) | 2 proofs | {total:.1} s | target < 60 s; keccak in-circuit |"
+        "| MPT account + storage path alone | 2 proofs | {total:.1} s | the state_map leaf below holds both |"
     )
     .unwrap();
     writeln!(
         out,
         "| peak memory (VmHWM) after the MPT proofs | {:.0} MiB | | bench process so far |",
+        peak_rss_mib()
+    )
+    .unwrap();
+}
+
+/// One storage slot at one block through the query path: the `state_map` leaf (header, account
+/// path, storage path, plan) for USDC's first fixture slot at 19,000,000, then its shrink and
+/// wrap into the shape.
+fn state_bench(out: &mut String, set: &annals_circuits::mapreduce::CircuitSet) {
+    use annals_circuits::mapreduce::recursion::ChildKind;
+    use annals_circuits::mapreduce::state_map::PointWitness;
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/mainnet");
+    let file = dir.join("proofs/19000000-0xa0b86991c6218b36c1d19d4a2e9eb0ce3606eb48.json");
+    let Ok(text) = std::fs::read_to_string(&file) else {
+        writeln!(out, "| state_map leaf | | | skipped: no {} |", file.display()).unwrap();
+        return;
+    };
+    let p: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let header: alloy_consensus::Header =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("headers/19000000.json")).unwrap())
+            .unwrap();
+    let rlp = alloy_rlp::encode(&header);
+    let bytes =
+        |v: &serde_json::Value| hex::decode(v.as_str().unwrap().trim_start_matches("0x")).unwrap();
+    let nodes = |v: &serde_json::Value| -> Vec<Vec<u8>> {
+        v.as_array().unwrap().iter().map(bytes).collect()
+    };
+    let slot = &p["storageProof"][0];
+    let q = compile(&format!(
+        "SELECT SUM(value) FROM storage WHERE address = {} AND slot = {} \
+         AND block_number BETWEEN 19000000 AND 19000000",
+        p["address"].as_str().unwrap(),
+        slot["key"].as_str().unwrap()
+    ))
+    .unwrap();
+    let point = PointWitness {
+        account_proof: nodes(&p["accountProof"]),
+        account_exists: true,
+        storage_proof: nodes(&slot["proof"]),
+        slot_exists: true,
+    };
+    let t = Instant::now();
+    let c = set.state_leaf.circuit().unwrap();
+    let build_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let leaf = c.prove(&q.program, &rlp, &point).unwrap();
+    let leaf_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let shrunk = set.shape.state_shrink.prove(&leaf).unwrap();
+    let shrink_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let wrapped = set.shape.state_wrap.prove(&shrunk).unwrap();
+    let wrap_s = t.elapsed().as_secs_f64();
+    set.shape.wrap_leaf(ChildKind::StateWrap, &leaf).unwrap();
+    assert_eq!(wrapped.public_inputs[..22], leaf.public_inputs[..22]);
+    let total = leaf_s + shrink_s + wrap_s;
+    writeln!(
+        out,
+        "| state_map leaf: one storage slot at one block (header + account path + storage path + plan), USDC at 19,000,000 | 2^{}, depths 10 + 10 | {leaf_s:.1} s prove | proving key rebuilt in {build_s:.1} s (not cached) |",
+        c.data.common.degree_bits()
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "| state shrink + wrap, per sampled block | 2^{} + 2^{} | {shrink_s:.1} s + {wrap_s:.1} s | |",
+        set.shape.state_shrink.data.common.degree_bits(),
+        set.shape.common.degree_bits()
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "| one storage slot at one block, leaf to shape | 3 proofs | {total:.1} s | target < 60 s; keccak in-circuit |"
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "| peak memory (VmHWM) after the state_map proofs | {:.0} MiB | | bench process so far |",
         peak_rss_mib()
     )
     .unwrap();
@@ -216,6 +295,16 @@ fn main() {
     if std::env::var_os("ANNALS_BENCH_MPT_ONLY").is_some() {
         // Quick iteration on the trie proofs alone: print, do not overwrite results.md.
         mpt_bench(&mut out);
+        print!("{out}");
+        return;
+    }
+    if std::env::var_os("ANNALS_BENCH_STATE_ONLY").is_some() {
+        // Quick iteration on the state leaf alone: print, do not overwrite results.md.
+        let prover = Prover::load_or_build(
+            &PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("annals-circuit-cache"),
+        )
+        .unwrap();
+        state_bench(&mut out, prover.circuits());
         print!("{out}");
         return;
     }
@@ -239,8 +328,8 @@ fn main() {
     let t = Instant::now();
     let prover = Prover::load_or_build(&cache).unwrap();
     let set = prover.circuits();
-    writeln!(out, "| circuit set load or build | leaf 2^{}, shape 2^{}, root 2^{} | {:.1} s | cache in target/ |",
-        set.leaf.data.common.degree_bits(), set.shape.common.degree_bits(),
+    writeln!(out, "| circuit set load or build | header leaf 2^{}, state leaf 2^{}, shape 2^{}, root 2^{} | {:.1} s | cache in target/ |",
+        set.leaf.data.common.degree_bits(), set.state_leaf.verifier.common.degree_bits(), set.shape.common.degree_bits(),
         set.root.data.common.degree_bits(), t.elapsed().as_secs_f64()).unwrap();
 
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -274,7 +363,7 @@ fn main() {
     const REDUCE_RUNS: u32 = 4;
     let t = Instant::now();
     for _ in 0..REDUCE_RUNS {
-        set.shape.reduce.prove(&w0, true, &w1, true).unwrap();
+        set.shape.reduce.prove(&w0, HeaderWrap, &w1, HeaderWrap).unwrap();
     }
     let reduce_s = t.elapsed().as_secs_f64() / f64::from(REDUCE_RUNS);
     writeln!(out, "| header map (keccak + RLP + plan VM), per header | 2^{} | {leaf_s:.1} s | target ≤ 15 s |", set.leaf.data.common.degree_bits()).unwrap();
@@ -314,6 +403,7 @@ fn main() {
     )
     .unwrap();
     mpt_bench(&mut out);
+    state_bench(&mut out, prover.circuits());
     keccak_stark_bench(&mut out);
     writeln!(
         out,

@@ -1,12 +1,16 @@
-//! The MapReduce prover: one `header_map` leaf and its wrap per block, a balanced tree of
-//! reduce nodes over adjacent ranges (each level in parallel), and the root.
+//! The MapReduce prover: one map leaf and its wrap per block (`header_map`, or `state_map` for
+//! the blocks an `accounts`/`storage` query samples), a balanced tree of reduce nodes over
+//! adjacent ranges (each level in parallel), and the root.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
 use alloy_primitives::{hex, U256};
+use annals_circuits::mapreduce::recursion::ChildKind;
 use annals_circuits::mapreduce::root::RootStatement;
+use annals_circuits::mapreduce::state_map::PointWitness;
 use annals_circuits::mapreduce::{circuit_digest_hex, CircuitSet, Proof, RootVerifier};
 use annals_query_lang::plan::{encode_result_rows, Program};
 use rayon::prelude::*;
@@ -95,6 +99,35 @@ impl Prover {
         expected: &[Vec<Option<U256>>],
         on_progress: &(dyn Fn(ProgressEvent) + Sync),
     ) -> Result<ProvenQuery> {
+        self.prove_with_points(
+            sql,
+            program,
+            range,
+            headers,
+            &BTreeMap::new(),
+            expected,
+            on_progress,
+        )
+    }
+
+    /// [`Prover::prove`] for every table the circuits cover: `points` holds, for an
+    /// `accounts`/`storage` program, the proof nodes of its point at every block it samples
+    /// (`state_map` leaves; the blocks it skips get `header_map` leaves).
+    ///
+    /// # Errors
+    /// As [`Prover::prove`]; [`AggregatorError::BadBlock`] also for a sampled block without
+    /// its point's proof.
+    #[allow(clippy::too_many_arguments)]
+    pub fn prove_with_points(
+        &self,
+        sql: &str,
+        program: &Program,
+        range: (u64, u64),
+        headers: &[Vec<u8>],
+        points: &BTreeMap<u64, PointWitness>,
+        expected: &[Vec<Option<U256>>],
+        on_progress: &(dyn Fn(ProgressEvent) + Sync),
+    ) -> Result<ProvenQuery> {
         let (from, to) = range;
         if let Some(reason) = program.unprovable_reason() {
             return Err(AggregatorError::Unsupported(reason));
@@ -110,31 +143,49 @@ impl Prover {
         let mut timings = ProveTimings::default();
 
         let t = Instant::now();
+        if (from..=to).any(|b| CircuitSet::leaf_kind(program, b) == ChildKind::StateWrap) {
+            // Built once here (about a minute, not cached on disk), not inside a leaf.
+            set.state_leaf
+                .circuit()
+                .map_err(|source| AggregatorError::Proving { circuit: "state_map", source })?;
+        }
         let done = std::sync::atomic::AtomicUsize::new(0);
-        let leaves: Vec<Proof> = headers
+        let leaves: Vec<(Proof, ChildKind)> = headers
             .par_iter()
             .enumerate()
             .map(|(i, rlp)| {
                 let block = from + i as u64;
-                let leaf =
-                    set.leaf.prove(program, rlp).map_err(|source| AggregatorError::Proving {
-                        circuit: "header_map",
-                        source: source.context(format!("block {block}")),
-                    })?;
+                let kind = CircuitSet::leaf_kind(program, block);
+                let (circuit, leaf) = match kind {
+                    ChildKind::StateWrap => {
+                        let point =
+                            points.get(&block).ok_or_else(|| AggregatorError::BadBlock {
+                                block,
+                                reason: "no account/storage proof for this sampled block".into(),
+                            })?;
+                        let proof =
+                            set.state_leaf.circuit().and_then(|c| c.prove(program, rlp, point));
+                        ("state_map", proof)
+                    }
+                    _ => ("header_map", set.leaf.prove(program, rlp)),
+                };
+                let leaf = leaf.map_err(|source| AggregatorError::Proving {
+                    circuit,
+                    source: source.context(format!("block {block}")),
+                })?;
                 let wrapped = set
                     .shape
-                    .wrap
-                    .prove(&leaf)
+                    .wrap_leaf(kind, &leaf)
                     .map_err(|source| AggregatorError::Proving { circuit: "wrap", source })?;
                 let d = done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
                 on_progress(ProgressEvent::Leaf { block, done: d, total: n });
-                Ok(wrapped)
+                Ok((wrapped, kind))
             })
             .collect::<Result<_>>()?;
         timings.leaves_s = t.elapsed().as_secs_f64();
 
         let t = Instant::now();
-        let mut level: Vec<(Proof, bool)> = leaves.into_iter().map(|p| (p, true)).collect();
+        let mut level: Vec<(Proof, ChildKind)> = leaves;
         let total_reduce = n - 1;
         let reduced = std::sync::atomic::AtomicUsize::new(0);
         while level.len() > 1 {
@@ -151,16 +202,16 @@ impl Prover {
                     _ => break,
                 }
             }
-            let mut next: Vec<(Proof, bool)> = pairs
+            let mut next: Vec<(Proof, ChildKind)> = pairs
                 .into_par_iter()
-                .map(|((l, l_leaf), (r, r_leaf))| {
+                .map(|((l, l_kind), (r, r_kind))| {
                     let p =
-                        set.shape.reduce.prove(&l, l_leaf, &r, r_leaf).map_err(|source| {
+                        set.shape.reduce.prove(&l, l_kind, &r, r_kind).map_err(|source| {
                             AggregatorError::Proving { circuit: "reduce", source }
                         })?;
                     let d = reduced.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
                     on_progress(ProgressEvent::Reduce { done: d, total: total_reduce });
-                    Ok((p, false))
+                    Ok((p, ChildKind::Reduce))
                 })
                 .collect::<Result<_>>()?;
             next.extend(carry);
@@ -169,10 +220,10 @@ impl Prover {
         timings.reduce_s = t.elapsed().as_secs_f64();
 
         let t = Instant::now();
-        let (top, top_is_leaf) = level.pop().expect("at least one block");
+        let (top, top_kind) = level.pop().expect("at least one block");
         let (root, rows) = set
             .root
-            .prove(&top, top_is_leaf, program)
+            .prove(&top, top_kind, program)
             .map_err(|source| AggregatorError::Proving { circuit: "root", source })?;
         on_progress(ProgressEvent::Root);
         timings.root_s = t.elapsed().as_secs_f64();

@@ -1,11 +1,15 @@
 //! The CLI commands.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
 
-use alloy_primitives::U256;
+use alloy_primitives::{B256, U256};
 use annals_aggregator::prover::ProvenQuery;
 use annals_aggregator::{verify_file, ProgressEvent, ProofEnvelope, Prover};
+use annals_circuits::mapreduce::recursion::ChildKind;
+use annals_circuits::mapreduce::state_map::{program_point, PointWitness};
+use annals_circuits::mapreduce::CircuitSet;
 use annals_indexer::{fetch_query_points, ChainSpec, HeaderProvider, IndexOptions, Store};
 use annals_query_lang::{compile, CompiledQuery, ResultTable};
 use anyhow::{Context, Result};
@@ -238,6 +242,7 @@ pub async fn prove_query(
     }
     let headers = store.headers_range(query.from_block..=query.to_block).await?;
     let rlps: Vec<Vec<u8>> = headers.into_iter().map(|h| h.rlp).collect();
+    let points = point_witnesses(store, query).await?;
     let query = query.clone();
     let expected = expected.to_vec();
     let cache_dir = cache_dir.to_owned();
@@ -265,11 +270,12 @@ pub async fn prove_query(
                 bar.inc(1)
             }
         };
-        let proven = prover.prove(
+        let proven = prover.prove_with_points(
             &query.sql,
             &query.program,
             (query.from_block, query.to_block),
             &rlps,
+            &points,
             &expected,
             &on_progress,
         )?;
@@ -277,6 +283,43 @@ pub async fn prove_query(
         Ok(proven)
     })
     .await?
+}
+
+/// The proof nodes of a single-point `accounts`/`storage` query's point at every block that
+/// the `state_map` leaf proves, from the store (re-verified on read); empty for other queries.
+///
+/// # Errors
+/// A point the store lacks (run the query without `--prove` first, with `--rpc`, to fetch it),
+/// or stored data that no longer verifies.
+async fn point_witnesses(
+    store: &Store,
+    query: &CompiledQuery,
+) -> Result<BTreeMap<u64, PointWitness>> {
+    let mut points = BTreeMap::new();
+    let Ok((address, slot)) = program_point(&query.program) else { return Ok(points) };
+    let slots: Vec<B256> = slot.into_iter().collect();
+    for n in query.from_block..=query.to_block {
+        if CircuitSet::leaf_kind(&query.program, n) != ChildKind::StateWrap {
+            continue;
+        }
+        let account = store.account(n, address, &slots).await?.ok_or_else(|| {
+            anyhow::anyhow!("block {n}: account {address} not fetched (run with --rpc)")
+        })?;
+        let mut w = PointWitness {
+            account_proof: account.proof.iter().map(|b| b.to_vec()).collect(),
+            account_exists: account.exists,
+            ..Default::default()
+        };
+        if let Some(slot) = slot {
+            let s = account.slots.iter().find(|s| s.slot == slot).ok_or_else(|| {
+                anyhow::anyhow!("block {n}: slot {slot} of {address} not fetched (run with --rpc)")
+            })?;
+            w.storage_proof = s.proof.iter().map(|b| b.to_vec()).collect();
+            w.slot_exists = !s.value.is_zero();
+        }
+        points.insert(n, w);
+    }
+    Ok(points)
 }
 
 /// Writes the proof file, verifies it from disk, and prints the statement and timings.

@@ -338,7 +338,8 @@ impl LogicalPlan {
             top_level_and(p, &mut conjuncts);
         }
         let block = ColumnRef { table: self.table, id: 0 };
-        let step = self.step.and_then(|_| conjuncts.iter().position(|e| step_of(e, block).is_some()));
+        let step =
+            self.step.and_then(|_| conjuncts.iter().position(|e| step_of(e, block).is_some()));
         let mut remove: Vec<usize> = step.into_iter().collect();
         let mut pinned_columns = vec!["address"];
         if self.table == Table::Storage {

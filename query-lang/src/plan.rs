@@ -123,7 +123,13 @@ impl PointsPrelude {
             reg = pin(&mut ops, 2, address_constant + 1, Some(reg));
             (address_constant + 1) as u8
         });
-        Self { ops, sample_reg, address_constant: address_constant as u8, slot_constant, reg: reg as u8 }
+        Self {
+            ops,
+            sample_reg,
+            address_constant: address_constant as u8,
+            slot_constant,
+            reg: reg as u8,
+        }
     }
 
     /// Constants the prelude reads (`constants[..n]`).

@@ -1,5 +1,6 @@
 //! The `header_map` leaf: one block header → its block hash, decoded fields, the plan run on
-//! its `headers` row, and the statement (DESIGN.md §4 "block map" for `headers`).
+//! its `headers` row, and the statement (DESIGN.md §4 "block map" for `headers`). It also
+//! stands for the blocks a sampled `accounts`/`storage` query skips (see [`wire_header_map`]).
 //!
 //! Constrained: keccak256 of the header bytes is the block hash (`last_hash`); the RLP decoding
 //! gives the row (NULL for fork fields the header lacks); the plan bytes give the program and
@@ -24,8 +25,8 @@ use crate::header::{
     decode_header_native, set_header_presence, CircuitBuilderHeader, MAX_HEADER_BYTES,
 };
 use crate::keccak::CircuitBuilderKeccak;
-use crate::uint256::{CircuitBuilderU256, U256Target};
 use crate::uint256::CircuitBuilderU256Arith;
+use crate::uint256::{CircuitBuilderU256, U256Target};
 use crate::vm::{CircuitBuilderVm, ColumnTargets, RowTargets};
 
 /// 32 big-endian bytes → 8 big-endian u32 words (bytes must be range-checked).
@@ -199,8 +200,7 @@ pub fn wire_header_map() -> (CircuitBuilder<F, D>, HeaderMapTargets) {
     let aggregates: [PartialAggregateTargets; MAX_OUTPUTS] =
         core::array::from_fn(|j| PartialAggregateTargets::from_row(&result.outputs[j].aggregate));
     register_block_statement(&mut b, &plan, &header, aggregates);
-    let targets =
-        HeaderMapTargets { header, plan, prelude };
+    let targets = HeaderMapTargets { header, plan, prelude };
     (b, targets)
 }
 

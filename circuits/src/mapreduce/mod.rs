@@ -2,8 +2,9 @@
 //! aggregate), wrap and reduce nodes sharing one shape, and the root whose public inputs are
 //! exactly the statement of DESIGN.md §1.
 //!
-//! Proof flow for a range `a..=b`: `header_map(block)` → `wrap` for every block; `reduce`
-//! over adjacent pairs up a balanced tree; `root` over the top proof.
+//! Proof flow for a range `a..=b`: a map leaf per block (`header_map`, or `state_map` for the
+//! sampled blocks of an `accounts`/`storage` query) → its `wrap`; `reduce` over adjacent pairs
+//! up a balanced tree; `root` over the top proof.
 
 pub mod merge;
 pub mod recursion;
@@ -33,14 +34,20 @@ use plonky2::plonk::circuit_data::{CircuitData, VerifierCircuitData, VerifierOnl
 use plonky2::util::serialization::{Buffer, IoResult, Read, Write};
 
 use crate::serialization::{AnnalsGateSerializer, AnnalsGeneratorSerializer};
+use alloy_primitives::U256;
+use annals_query_lang::plan::Program;
 use header_map::HeaderMapCircuit;
-use recursion::ShapeCircuits;
+use recursion::{ChildKind, ShapeCircuits};
 use root::RootCircuit;
+use state_map::{StateMapCircuit, StateMapConfig};
 
-/// Every circuit a query proof needs: the `header_map` leaf, the wrap/reduce shape and the root.
+/// Every circuit a query proof needs: the `header_map` and `state_map` leaves, the
+/// wrap/reduce shape and the root.
 pub struct CircuitSet {
-    /// The map leaf for `headers`.
+    /// The map leaf for `headers` (and the skipped blocks of sampled point queries).
     pub leaf: HeaderMapCircuit,
+    /// The map leaf for `accounts` and `storage` ([`StateMapConfig::MAINNET`]).
+    pub state_leaf: StateLeaf,
     /// Wrap and reduce.
     pub shape: ShapeCircuits,
     /// The root.
@@ -59,6 +66,43 @@ fn data_from_bytes(bytes: &[u8]) -> Result<CircuitData<F, Cfg, D>> {
         &AnnalsGeneratorSerializer::<Cfg, D>::default(),
     )
     .map_err(|e| anyhow!("deserialize circuit data: {e:?}"))
+}
+
+/// The `state_map` leaf: its verifier data always (the shape circuits are built from it), its
+/// proving key only once a query needs it. At 2^18 rows the proving key is gigabytes (the LDE
+/// of its constants and sigmas), so the circuit cache stores the verifier data alone and the
+/// circuit is rebuilt (about a minute) in the process that proves an `accounts`/`storage`
+/// query; a rebuild whose digest differs from the cached verifier data is an error.
+pub struct StateLeaf {
+    /// Common and verifier-only data ([`StateMapConfig::MAINNET`]).
+    pub verifier: VerifierCircuitData<F, Cfg, D>,
+    circuit: std::sync::OnceLock<StateMapCircuit>,
+}
+
+impl StateLeaf {
+    fn built(circuit: StateMapCircuit) -> Self {
+        let verifier = circuit.data.verifier_data();
+        Self { verifier, circuit: std::sync::OnceLock::from(circuit) }
+    }
+
+    /// The circuit with its proving key, built on first use.
+    ///
+    /// # Errors
+    /// When the circuit built here is not the one the verifier data names (a cache written by
+    /// other sources).
+    pub fn circuit(&self) -> Result<&StateMapCircuit> {
+        let c = self.circuit.get_or_init(|| StateMapCircuit::build(StateMapConfig::MAINNET));
+        anyhow::ensure!(
+            c.data.verifier_only.circuit_digest == self.verifier.verifier_only.circuit_digest,
+            "the state_map circuit built here differs from the cached one"
+        );
+        Ok(c)
+    }
+
+    /// Its common and verifier-only data, as the shape circuits take them.
+    pub fn leaf_data(&self) -> recursion::LeafData<'_> {
+        (&self.verifier.common, &self.verifier.verifier_only)
+    }
 }
 
 /// The verifying key of the root circuit alone (common data + constants/sigmas cap + circuit
@@ -99,20 +143,55 @@ impl CircuitSet {
     /// If the shape circuits do not reach a fixpoint (a bug).
     pub fn build() -> Result<Self> {
         let leaf = HeaderMapCircuit::build();
-        let shape = ShapeCircuits::build(&leaf.data.common, &leaf.data.verifier_only)?;
+        let state_leaf = StateLeaf::built(StateMapCircuit::build(StateMapConfig::MAINNET));
+        let shape = ShapeCircuits::build(
+            (&leaf.data.common, &leaf.data.verifier_only),
+            state_leaf.leaf_data(),
+        )?;
         let root = RootCircuit::build(&shape);
-        Ok(Self { leaf, shape, root })
+        Ok(Self { leaf, state_leaf, shape, root })
     }
 
-    /// Serializes the four circuits' data (proving and verifying keys), each length-prefixed.
+    /// The leaf (and wrap) that proves `block` for `program`: `state_map` for the blocks an
+    /// `accounts`/`storage` program with a points prelude samples (every block when it is not
+    /// sampled), `header_map` otherwise.
+    pub fn leaf_kind(program: &Program, block: u64) -> ChildKind {
+        let Some(prelude) = program.points_prelude() else { return ChildKind::HeaderWrap };
+        let sampled = match prelude.sample_reg {
+            None => true,
+            Some(_) => {
+                let (k, r) = (program.constants[0], program.constants[1]);
+                !k.is_zero() && U256::from(block) % k == r
+            }
+        };
+        if sampled {
+            ChildKind::StateWrap
+        } else {
+            ChildKind::HeaderWrap
+        }
+    }
+
+    /// Serializes the circuits' data (proving and verifying keys; for the `state_map` leaf its
+    /// verifier data only, see [`StateLeaf`]), each length-prefixed.
     ///
     /// # Errors
     /// Serialization errors of plonky2.
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        let mut entries = vec![
+            data_to_bytes(&self.leaf.data)?,
+            root_verifier_to_bytes(&self.state_leaf.verifier)?,
+        ];
+        for d in [
+            &self.shape.wrap.data,
+            &self.shape.state_shrink.data,
+            &self.shape.state_wrap.data,
+            &self.shape.reduce.data,
+            &self.root.data,
+        ] {
+            entries.push(data_to_bytes(d)?);
+        }
         let mut out = Vec::new();
-        for d in [&self.leaf.data, &self.shape.wrap.data, &self.shape.reduce.data, &self.root.data]
-        {
-            let bytes = data_to_bytes(d)?;
+        for bytes in entries {
             out.write_usize(bytes.len()).map_err(|e| anyhow!("{e:?}"))?;
             out.extend_from_slice(&bytes);
         }
@@ -127,21 +206,29 @@ impl CircuitSet {
     /// Malformed bytes, or circuits whose shapes do not fit together.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         let mut buf = Buffer::new(bytes);
-        let mut next = || -> Result<CircuitData<F, Cfg, D>> {
+        let mut next_raw = || -> Result<Vec<u8>> {
             let n = buf.read_usize().map_err(|e| anyhow!("{e:?}"))?;
             let pos = buf.pos();
             let slice = bytes.get(pos..pos + n).ok_or_else(|| anyhow!("truncated"))?;
-            let data = data_from_bytes(slice)?;
             let _: IoResult<()> = buf.read_exact(&mut vec![0u8; n]);
-            Ok(data)
+            Ok(slice.to_vec())
         };
-        let leaf_data = next()?;
-        let wrap_data = next()?;
-        let reduce_data = next()?;
-        let root_data = next()?;
-        let leaf = HeaderMapCircuit::from_data(leaf_data);
-        let shape = ShapeCircuits::from_data(&leaf.data, wrap_data, reduce_data)?;
-        let root = RootCircuit::from_data(&shape, root_data);
-        Ok(Self { leaf, shape, root })
+        let leaf = HeaderMapCircuit::from_data(data_from_bytes(&next_raw()?)?);
+        let state_leaf = StateLeaf {
+            verifier: root_verifier_from_bytes(next_raw()?)?,
+            circuit: std::sync::OnceLock::new(),
+        };
+        let mut next = || data_from_bytes(&next_raw()?);
+        let (wrap, shrink, state_wrap, reduce) = (next()?, next()?, next()?, next()?);
+        let shape = ShapeCircuits::from_data(
+            (&leaf.data.common, &leaf.data.verifier_only),
+            state_leaf.leaf_data(),
+            wrap,
+            shrink,
+            state_wrap,
+            reduce,
+        )?;
+        let root = RootCircuit::from_data(&shape, next()?);
+        Ok(Self { leaf, state_leaf, shape, root })
     }
 }

@@ -144,7 +144,10 @@ pub struct PointsPreludeTargets {
 /// Every byte of the prelude's ops is compared with the layout of `annals_query_lang`, so the
 /// op bytes decide `sampled`: a sampled prelude starts with `Column 0`, an unsampled one with
 /// `Column 1`.
-pub fn add_points_prelude(b: &mut CircuitBuilder<F, D>, plan: &PlanTargets) -> PointsPreludeTargets {
+pub fn add_points_prelude(
+    b: &mut CircuitBuilder<F, D>,
+    plan: &PlanTargets,
+) -> PointsPreludeTargets {
     let table = plan.bytes[1];
     let accounts = b.constant(F::from_canonical_u8(Table::Accounts as u8));
     let storage = b.constant(F::from_canonical_u8(Table::Storage as u8));

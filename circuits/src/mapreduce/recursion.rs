@@ -3,9 +3,11 @@
 //! node verifies either kind of child with the same verifier gadget.
 //!
 //! # Allowed circuits
-//! A reduce circuit verifies each child against verifier data chosen by a witness bit
-//! `is_leaf`: the wrap circuit's verifier data (a constant baked into the reduce circuit) or
-//! the reduce circuit's own verifier data. The latter cannot be a constant (it depends on the
+//! There is one wrap circuit per map leaf kind (`header_map`, `state_map`), all padded to the
+//! reduce circuit's shape. A reduce circuit verifies each child against verifier data chosen by
+//! the witness bits of its [`ChildKind`]: `is_leaf` and, for a wrap, `is_state` pick one of
+//! the wrap circuits' verifier data (constants baked into the reduce circuit), else the reduce
+//! circuit's own verifier data. The latter cannot be a constant (it depends on the
 //! circuit being built), so, as in plonky2's cyclic recursion
 //! (`plonky2/src/recursion/cyclic_recursion.rs`), the reduce circuit exposes its claimed
 //! verifier data as its last public inputs (`vd_self`) and requires every reduce child to
@@ -68,10 +70,14 @@ pub struct Shape {
 }
 
 fn pad_to_shape(builder: &mut CircuitBuilder<F, D>, shape: &Shape) {
+    pad_to_shape_with_reserve(builder, shape, BUILD_RESERVE_ROWS);
+}
+
+fn pad_to_shape_with_reserve(builder: &mut CircuitBuilder<F, D>, shape: &Shape, reserve: usize) {
     for g in &shape.gates {
         builder.add_gate_to_gate_set(g.clone());
     }
-    let target = (1usize << shape.degree_bits) - BUILD_RESERVE_ROWS;
+    let target = (1usize << shape.degree_bits) - reserve;
     assert!(builder.num_gates() <= target, "shape too small: {} rows", builder.num_gates());
     while builder.num_gates() < target {
         builder.add_gate(NoopGate, vec![]);
@@ -87,19 +93,41 @@ pub struct WrapCircuit {
 }
 
 impl WrapCircuit {
+    /// Builds the wrap, padded to `shape` if given. The rows `build` adds (public-input
+    /// hashing, constants) depend on the leaf verified (its gates' constraints are evaluated
+    /// with constants), so the padding leaves [`BUILD_RESERVE_ROWS`] free, or twice as many, and
+    /// so on, until the built circuit has the shape's size.
     fn build(
         leaf_common: &CommonCircuitData<F, D>,
         leaf_vd: &VerifierOnlyCircuitData<Cfg, D>,
         shape: Option<&Shape>,
     ) -> (Self, usize) {
-        let (b, leaf_proof, rows) = Self::wire(leaf_common, leaf_vd, shape);
-        (Self { data: b.build::<Cfg>(), leaf_proof }, rows)
+        let mut reserve = BUILD_RESERVE_ROWS;
+        loop {
+            let (b, leaf_proof, rows) =
+                Self::wire_with_reserve(leaf_common, leaf_vd, shape, reserve);
+            let data = b.build::<Cfg>();
+            let fits = shape.is_none_or(|s| data.common.degree_bits() == s.degree_bits);
+            if fits || reserve >= rows {
+                return (Self { data, leaf_proof }, rows);
+            }
+            reserve *= 2;
+        }
     }
 
     fn wire(
         leaf_common: &CommonCircuitData<F, D>,
         leaf_vd: &VerifierOnlyCircuitData<Cfg, D>,
         shape: Option<&Shape>,
+    ) -> (CircuitBuilder<F, D>, ProofWithPublicInputsTarget<D>, usize) {
+        Self::wire_with_reserve(leaf_common, leaf_vd, shape, BUILD_RESERVE_ROWS)
+    }
+
+    fn wire_with_reserve(
+        leaf_common: &CommonCircuitData<F, D>,
+        leaf_vd: &VerifierOnlyCircuitData<Cfg, D>,
+        shape: Option<&Shape>,
+        reserve: usize,
     ) -> (CircuitBuilder<F, D>, ProofWithPublicInputsTarget<D>, usize) {
         let mut b = CircuitBuilder::<F, D>::new(shape_config());
         let leaf_proof = b.add_virtual_proof_with_pis(leaf_common);
@@ -114,7 +142,7 @@ impl WrapCircuit {
         }
         let rows = b.num_gates();
         if let Some(shape) = shape {
-            pad_to_shape(&mut b, shape);
+            pad_to_shape_with_reserve(&mut b, shape, reserve);
         }
         (b, leaf_proof, rows)
     }
@@ -130,10 +158,71 @@ impl WrapCircuit {
     }
 }
 
-/// Targets of one child of a reduce node.
-struct ChildTargets {
-    proof: ProofWithPublicInputsTarget<D>,
-    is_leaf: BoolTarget,
+/// Which circuit proved a child of a reduce node or of the root.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChildKind {
+    /// The wrap of a `header_map` leaf.
+    HeaderWrap,
+    /// The wrap of a `state_map` leaf.
+    StateWrap,
+    /// A reduce node.
+    Reduce,
+}
+
+impl ChildKind {
+    /// A wrap proof (of either leaf kind).
+    pub fn is_leaf(self) -> bool {
+        self != ChildKind::Reduce
+    }
+}
+
+/// Targets of one child of a reduce node (or of the root).
+pub(crate) struct ChildTargets {
+    pub(crate) proof: ProofWithPublicInputsTarget<D>,
+    pub(crate) is_leaf: BoolTarget,
+    pub(crate) is_state: BoolTarget,
+}
+
+impl ChildTargets {
+    pub(crate) fn add(b: &mut CircuitBuilder<F, D>, common: &CommonCircuitData<F, D>) -> Self {
+        Self {
+            proof: b.add_virtual_proof_with_pis(common),
+            is_leaf: b.add_virtual_bool_target_safe(),
+            is_state: b.add_virtual_bool_target_safe(),
+        }
+    }
+
+    pub(crate) fn set(
+        &self,
+        pw: &mut PartialWitness<F>,
+        proof: &Proof,
+        kind: ChildKind,
+    ) -> Result<()> {
+        pw.set_proof_with_pis_target(&self.proof, proof)?;
+        pw.set_bool_target(self.is_leaf, kind.is_leaf())?;
+        pw.set_bool_target(self.is_state, kind == ChildKind::StateWrap)
+    }
+
+    /// The verifier data of the wrap circuit this child names (`is_state` picks one of the
+    /// two constants), as elements.
+    pub(crate) fn wrap_vd(
+        &self,
+        b: &mut CircuitBuilder<F, D>,
+        wraps: &WrapVerifierData,
+    ) -> Vec<Target> {
+        let header = vd_elements(&b.constant_verifier_data(&wraps.header));
+        let state = vd_elements(&b.constant_verifier_data(&wraps.state));
+        header.iter().zip(&state).map(|(&h, &s)| b.select(self.is_state, s, h)).collect()
+    }
+}
+
+/// The verifier data of the two wrap circuits.
+#[derive(Clone, Debug)]
+pub struct WrapVerifierData {
+    /// Wrap of `header_map`.
+    pub header: VerifierOnlyCircuitData<Cfg, D>,
+    /// Wrap of `state_map`.
+    pub state: VerifierOnlyCircuitData<Cfg, D>,
 }
 
 /// The reduce circuit: two children (wrap or reduce proofs) of adjacent, hash-linked ranges →
@@ -150,7 +239,8 @@ pub struct ReduceCircuit {
     vd_self: VerifierCircuitTarget,
 }
 
-fn vd_elements(vd: &VerifierCircuitTarget) -> Vec<Target> {
+/// The verifier data as field-element targets: digest, then the constants-sigmas cap.
+pub(crate) fn vd_elements(vd: &VerifierCircuitTarget) -> Vec<Target> {
     let mut v = vd.circuit_digest.elements.to_vec();
     for h in &vd.constants_sigmas_cap.0 {
         v.extend_from_slice(&h.elements);
@@ -159,7 +249,7 @@ fn vd_elements(vd: &VerifierCircuitTarget) -> Vec<Target> {
 }
 
 /// Inverse of [`vd_elements`].
-fn vd_from_elements(elems: &[Target]) -> VerifierCircuitTarget {
+pub(crate) fn vd_from_elements(elems: &[Target]) -> VerifierCircuitTarget {
     let hash = |c: &[Target]| HashOutTarget { elements: [c[0], c[1], c[2], c[3]] };
     VerifierCircuitTarget {
         circuit_digest: hash(&elems[..4]),
@@ -170,26 +260,22 @@ fn vd_from_elements(elems: &[Target]) -> VerifierCircuitTarget {
 impl ReduceCircuit {
     fn build(
         inner_common: &CommonCircuitData<F, D>,
-        wrap_vd: &VerifierOnlyCircuitData<Cfg, D>,
+        wraps: &WrapVerifierData,
         shape: Option<&Shape>,
     ) -> (Self, usize) {
-        let (b, t, rows) = Self::wire(inner_common, wrap_vd, shape);
+        let (b, t, rows) = Self::wire(inner_common, wraps, shape);
         let data = b.build::<Cfg>();
         (Self { data, left: t.0, right: t.1, vd_self: t.2 }, rows)
     }
 
     fn wire(
         inner_common: &CommonCircuitData<F, D>,
-        wrap_vd: &VerifierOnlyCircuitData<Cfg, D>,
+        wraps: &WrapVerifierData,
         shape: Option<&Shape>,
     ) -> (CircuitBuilder<F, D>, (ChildTargets, ChildTargets, VerifierCircuitTarget), usize) {
         let mut b = CircuitBuilder::<F, D>::new(shape_config());
-        let child = |b: &mut CircuitBuilder<F, D>| ChildTargets {
-            proof: b.add_virtual_proof_with_pis(inner_common),
-            is_leaf: b.add_virtual_bool_target_safe(),
-        };
-        let left = child(&mut b);
-        let right = child(&mut b);
+        let left = ChildTargets::add(&mut b, inner_common);
+        let right = ChildTargets::add(&mut b, inner_common);
         let ls = StatementTargets::from_slice(&left.proof.public_inputs);
         let rs = StatementTargets::from_slice(&right.proof.public_inputs);
 
@@ -214,10 +300,9 @@ impl ReduceCircuit {
 
         // Must come last: the verifier data of this very circuit, as public inputs.
         let vd_self = b.add_verifier_data_public_inputs();
-        let wrap_vd_t = b.constant_verifier_data(wrap_vd);
         let self_elems = vd_elements(&vd_self);
-        let wrap_elems = vd_elements(&wrap_vd_t);
         for c in [&left, &right] {
+            let wrap_elems = c.wrap_vd(&mut b, wraps);
             // A reduce child exposes `vd_self`, a wrap child zeros: `child_vd = not_leaf · vd_self`.
             // The verifier data it is checked against is then
             // `is_leaf · wrap_vd + not_leaf · vd_self = is_leaf · wrap_vd + child_vd`
@@ -242,65 +327,87 @@ impl ReduceCircuit {
         (b, (left, right, vd_self), rows)
     }
 
-    /// Proves a reduce node over two children; `*_is_leaf` says whether each child is a wrap
-    /// proof (else a reduce proof).
+    /// Proves a reduce node over two children, each proven by the circuit its [`ChildKind`]
+    /// names.
     ///
     /// # Errors
     /// When a child does not verify or the children's statements do not chain.
     pub fn prove(
         &self,
         left: &Proof,
-        left_is_leaf: bool,
+        left_kind: ChildKind,
         right: &Proof,
-        right_is_leaf: bool,
+        right_kind: ChildKind,
     ) -> Result<Proof> {
         let mut pw = PartialWitness::new();
-        pw.set_proof_with_pis_target(&self.left.proof, left)?;
-        pw.set_bool_target(self.left.is_leaf, left_is_leaf)?;
-        pw.set_proof_with_pis_target(&self.right.proof, right)?;
-        pw.set_bool_target(self.right.is_leaf, right_is_leaf)?;
+        self.left.set(&mut pw, left, left_kind)?;
+        self.right.set(&mut pw, right, right_kind)?;
         pw.set_verifier_data_target(&self.vd_self, &self.data.verifier_only)?;
         self.data.prove(pw)
     }
 }
 
-/// Wrap and reduce circuits padded to one shape.
+/// Wrap (one per leaf kind) and reduce circuits padded to one shape.
+///
+/// A `state_map` proof (2^18 rows) is first verified by `state_shrink`, an unpadded wrap
+/// (2^13 rows), and only that proof by `state_wrap`. Verifying a proof whose LDE has more than
+/// 20 bits (degree 2^18 at rate 1/8) makes plonky2's FRI verifier use an `ExponentiationGate`
+/// (`exp_from_bits_const_base`); in the shape's gate set it would cost the reduce circuit more
+/// rows than 2^13 leaves room for.
 pub struct ShapeCircuits {
     /// The shared common data.
     pub common: CommonCircuitData<F, D>,
-    /// The wrap circuit.
+    /// The wrap of `header_map` proofs.
     pub wrap: WrapCircuit,
+    /// Verifies a `state_map` proof (not padded to the shape).
+    pub state_shrink: WrapCircuit,
+    /// The wrap of `state_shrink` proofs.
+    pub state_wrap: WrapCircuit,
     /// The reduce circuit.
     pub reduce: ReduceCircuit,
 }
 
+/// A leaf circuit's common and verifier data.
+pub type LeafData<'a> = (&'a CommonCircuitData<F, D>, &'a VerifierOnlyCircuitData<Cfg, D>);
+
 impl ShapeCircuits {
-    /// Builds both shape circuits for leaves of the given circuit, searching the smallest
-    /// common shape (a fixpoint: the reduce circuit verifies proofs of its own shape).
+    /// Builds the shape circuits for leaves of the given circuits (`header_map`, `state_map`),
+    /// searching the smallest common shape (a fixpoint: the reduce circuit verifies proofs of
+    /// its own shape).
     ///
     /// # Errors
     /// If no common shape is found within a few rounds (a bug).
-    pub fn build(
-        leaf_common: &CommonCircuitData<F, D>,
-        leaf_vd: &VerifierOnlyCircuitData<Cfg, D>,
-    ) -> Result<Self> {
-        let (w0, w_rows) = WrapCircuit::build(leaf_common, leaf_vd, None);
-        let (r0, r_rows) = ReduceCircuit::build(&w0.data.common, &w0.data.verifier_only, None);
+    pub fn build(header: LeafData<'_>, state_leaf: LeafData<'_>) -> Result<Self> {
+        let (state_shrink, _) = WrapCircuit::build(state_leaf.0, state_leaf.1, None);
+        let state = (&state_shrink.data.common, &state_shrink.data.verifier_only);
+        let (w0, w_rows) = WrapCircuit::build(header.0, header.1, None);
+        let (s0, s_rows) = WrapCircuit::build(state.0, state.1, None);
+        let wraps = WrapVerifierData {
+            header: w0.data.verifier_only.clone(),
+            state: s0.data.verifier_only.clone(),
+        };
+        let (r0, r_rows) = ReduceCircuit::build(&w0.data.common, &wraps, None);
         let mut gates = w0.data.common.gates.clone();
-        for g in &r0.data.common.gates {
+        for g in s0.data.common.gates.iter().chain(&r0.data.common.gates) {
             if !gates.contains(g) {
                 gates.push(g.clone());
             }
         }
-        let rows = w_rows.max(r_rows) + BUILD_RESERVE_ROWS;
+        let rows = w_rows.max(s_rows).max(r_rows) + BUILD_RESERVE_ROWS;
         let mut shape =
             Shape { gates, degree_bits: rows.next_power_of_two().trailing_zeros() as usize };
         for _ in 0..3 {
-            let (wrap, _) = WrapCircuit::build(leaf_common, leaf_vd, Some(&shape));
-            let (reduce, r_rows) =
-                ReduceCircuit::build(&wrap.data.common, &wrap.data.verifier_only, Some(&shape));
-            if reduce.data.common == wrap.data.common {
-                return Ok(Self { common: wrap.data.common.clone(), wrap, reduce });
+            let (wrap, _) = WrapCircuit::build(header.0, header.1, Some(&shape));
+            let (state_wrap, _) = WrapCircuit::build(state.0, state.1, Some(&shape));
+            let wraps = WrapVerifierData {
+                header: wrap.data.verifier_only.clone(),
+                state: state_wrap.data.verifier_only.clone(),
+            };
+            let (reduce, r_rows) = ReduceCircuit::build(&wrap.data.common, &wraps, Some(&shape));
+            if reduce.data.common == wrap.data.common && state_wrap.data.common == wrap.data.common
+            {
+                let common = wrap.data.common.clone();
+                return Ok(Self { common, wrap, state_shrink, state_wrap, reduce });
             }
             for g in &reduce.data.common.gates {
                 if !shape.gates.contains(g) {
@@ -313,23 +420,59 @@ impl ShapeCircuits {
         anyhow::bail!("wrap and reduce circuits did not reach a common shape")
     }
 
+    /// The two wrap circuits' verifier data.
+    pub fn wrap_verifier_data(&self) -> WrapVerifierData {
+        WrapVerifierData {
+            header: self.wrap.data.verifier_only.clone(),
+            state: self.state_wrap.data.verifier_only.clone(),
+        }
+    }
+
+    /// Wraps a leaf proof of the kind's leaf circuit into the shape: `header_map` → `wrap`;
+    /// `state_map` → `state_shrink` → `state_wrap`.
+    ///
+    /// # Errors
+    /// When the leaf proof does not verify, or for [`ChildKind::Reduce`].
+    pub fn wrap_leaf(&self, kind: ChildKind, leaf: &Proof) -> Result<Proof> {
+        match kind {
+            ChildKind::HeaderWrap => self.wrap.prove(leaf),
+            ChildKind::StateWrap => self.state_wrap.prove(&self.state_shrink.prove(leaf)?),
+            ChildKind::Reduce => anyhow::bail!("a reduce node has no wrap"),
+        }
+    }
+
     /// Pairs cached wrap and reduce circuit data with freshly wired targets.
     ///
     /// # Errors
-    /// If the two do not share common data.
+    /// If they do not share common data.
     pub fn from_data(
-        leaf: &CircuitData<F, Cfg, D>,
+        header: LeafData<'_>,
+        state_leaf: LeafData<'_>,
         wrap: CircuitData<F, Cfg, D>,
+        state_shrink: CircuitData<F, Cfg, D>,
+        state_wrap: CircuitData<F, Cfg, D>,
         reduce: CircuitData<F, Cfg, D>,
     ) -> Result<Self> {
-        ensure!(wrap.common == reduce.common, "cached wrap and reduce circuits differ in shape");
+        ensure!(
+            wrap.common == reduce.common && state_wrap.common == reduce.common,
+            "cached wrap and reduce circuits differ in shape"
+        );
         let shape =
             Shape { gates: wrap.common.gates.clone(), degree_bits: wrap.common.degree_bits() };
-        let (_, leaf_proof, _) = WrapCircuit::wire(&leaf.common, &leaf.verifier_only, Some(&shape));
-        let (_, t, _) = ReduceCircuit::wire(&wrap.common, &wrap.verifier_only, Some(&shape));
+        let (_, leaf_proof, _) = WrapCircuit::wire(header.0, header.1, Some(&shape));
+        let (_, shrink_proof, _) = WrapCircuit::wire(state_leaf.0, state_leaf.1, None);
+        let (_, state_proof, _) =
+            WrapCircuit::wire(&state_shrink.common, &state_shrink.verifier_only, Some(&shape));
+        let wraps = WrapVerifierData {
+            header: wrap.verifier_only.clone(),
+            state: state_wrap.verifier_only.clone(),
+        };
+        let (_, t, _) = ReduceCircuit::wire(&wrap.common, &wraps, Some(&shape));
         Ok(Self {
             common: wrap.common.clone(),
             wrap: WrapCircuit { data: wrap, leaf_proof },
+            state_shrink: WrapCircuit { data: state_shrink, leaf_proof: shrink_proof },
+            state_wrap: WrapCircuit { data: state_wrap, leaf_proof: state_proof },
             reduce: ReduceCircuit { data: reduce, left: t.0, right: t.1, vd_self: t.2 },
         })
     }

@@ -9,7 +9,8 @@
 //! | 10 | 8 | `anchor_hash` = hash of `to_block` |
 //! | 18 | 8 | `result_hash` = keccak256(ABI result rows) |
 //!
-//! Constrained: the child is a wrap proof (verifier data constant) or a reduce proof whose
+//! Constrained: the child is a wrap proof of either leaf kind (verifier data constants) or a
+//! reduce proof whose
 //! `vd_self` equals the real reduce verifier data (constant); the plan bytes hash (Poseidon) to
 //! the child's `program_hash`; every output slot in use is an aggregate; no SUM/AVG slot's sum
 //! overflowed; the finalized row (COUNT, SUM, MIN, MAX, AVG = floor(sum/count), NULL when no
@@ -20,15 +21,14 @@ use annals_query_lang::plan::{encode_result_rows, Aggregate, Program, MAX_OUTPUT
 use anyhow::{anyhow, Result};
 use plonky2::field::types::{Field, PrimeField64};
 use plonky2::iop::target::{BoolTarget, Target};
-use plonky2::iop::witness::{PartialWitness, WitnessWrite};
+use plonky2::iop::witness::PartialWitness;
 use plonky2::plonk::circuit_builder::CircuitBuilder;
 use plonky2::plonk::circuit_data::{CircuitConfig, CircuitData};
-use plonky2::plonk::proof::ProofWithPublicInputsTarget;
 
 use super::header_map::bytes_to_words;
 use super::merge::finalize_partial_aggregate;
 use super::plan::{add_plan, set_plan, PlanTargets};
-use super::recursion::ShapeCircuits;
+use super::recursion::{vd_elements, vd_from_elements, ChildKind, ChildTargets, ShapeCircuits};
 use super::statement::{words_to_b256, Statement, STATEMENT_LEN};
 use super::{Cfg, Proof, D, F};
 use crate::keccak::CircuitBuilderKeccak;
@@ -72,8 +72,7 @@ impl RootStatement {
 pub struct RootCircuit {
     /// Circuit data.
     pub data: CircuitData<F, Cfg, D>,
-    child: ProofWithPublicInputsTarget<D>,
-    child_is_leaf: BoolTarget,
+    child: ChildTargets,
     plan: PlanTargets,
 }
 
@@ -91,21 +90,21 @@ fn u256_to_be_bytes(b: &mut CircuitBuilder<F, D>, x: &U256Target) -> [Target; 32
 fn wire_root(shape: &ShapeCircuits) -> (CircuitBuilder<F, D>, RootTargetsInner) {
     let common = &shape.common;
     let mut b = CircuitBuilder::<F, D>::new(CircuitConfig::standard_recursion_config());
-    let child = b.add_virtual_proof_with_pis(common);
-    let child_is_leaf = b.add_virtual_bool_target_safe();
-    let wrap_vd = b.constant_verifier_data(&shape.wrap.data.verifier_only);
+    let child = ChildTargets::add(&mut b, common);
+    let wrap_elems = child.wrap_vd(&mut b, &shape.wrap_verifier_data());
     let reduce_vd = b.constant_verifier_data(&shape.reduce.data.verifier_only);
-    let vd = b.select_verifier_data(child_is_leaf, &wrap_vd, &reduce_vd);
-    b.verify_proof::<Cfg>(&child, &vd, common);
-    let not_leaf = b.not(child_is_leaf);
-    let mut reduce_elems = reduce_vd.circuit_digest.elements.to_vec();
-    for h in &reduce_vd.constants_sigmas_cap.0 {
-        reduce_elems.extend_from_slice(&h.elements);
-    }
-    for (x, y) in child.public_inputs[STATEMENT_LEN..].iter().zip(&reduce_elems) {
+    let reduce_elems = vd_elements(&reduce_vd);
+    let vd_elems: Vec<Target> = wrap_elems
+        .iter()
+        .zip(&reduce_elems)
+        .map(|(&w, &r)| b.select(child.is_leaf, w, r))
+        .collect();
+    b.verify_proof::<Cfg>(&child.proof, &vd_from_elements(&vd_elems), common);
+    let not_leaf = b.not(child.is_leaf);
+    for (x, y) in child.proof.public_inputs[STATEMENT_LEN..].iter().zip(&reduce_elems) {
         b.conditional_assert_eq(not_leaf.target, *x, *y);
     }
-    let s = super::statement::StatementTargets::from_slice(&child.public_inputs);
+    let s = super::statement::StatementTargets::from_slice(&child.proof.public_inputs);
 
     let plan = add_plan(&mut b);
     b.connect_hashes(plan.program_hash, s.program_hash);
@@ -151,12 +150,11 @@ fn wire_root(shape: &ShapeCircuits) -> (CircuitBuilder<F, D>, RootTargetsInner) 
     b.register_public_input(s.to_block);
     b.register_public_inputs(&s.last_hash);
     b.register_public_inputs(&result_words);
-    (b, RootTargetsInner { child, child_is_leaf, plan })
+    (b, RootTargetsInner { child, plan })
 }
 
 struct RootTargetsInner {
-    child: ProofWithPublicInputsTarget<D>,
-    child_is_leaf: BoolTarget,
+    child: ChildTargets,
     plan: PlanTargets,
 }
 
@@ -164,19 +162,14 @@ impl RootCircuit {
     /// Builds the root for a shape.
     pub fn build(shape: &ShapeCircuits) -> Self {
         let (b, t) = wire_root(shape);
-        Self {
-            data: b.build::<Cfg>(),
-            child: t.child,
-            child_is_leaf: t.child_is_leaf,
-            plan: t.plan,
-        }
+        Self { data: b.build::<Cfg>(), child: t.child, plan: t.plan }
     }
 
     /// Pairs cached circuit data with freshly wired targets (see
     /// [`super::header_map::HeaderMapCircuit::from_data`]).
     pub fn from_data(shape: &ShapeCircuits, data: CircuitData<F, Cfg, D>) -> Self {
         let (_, t) = wire_root(shape);
-        Self { data, child: t.child, child_is_leaf: t.child_is_leaf, plan: t.plan }
+        Self { data, child: t.child, plan: t.plan }
     }
 
     /// The root circuit digest as 0x-hex (see [`super::circuit_digest_hex`]).
@@ -193,7 +186,7 @@ impl RootCircuit {
     pub fn prove(
         &self,
         child: &Proof,
-        child_is_leaf: bool,
+        child_kind: ChildKind,
         program: &Program,
     ) -> Result<(Proof, Vec<Vec<Option<U256>>>)> {
         let s = Statement::from_public_inputs(&child.public_inputs);
@@ -202,7 +195,7 @@ impl RootCircuit {
                 return Err(anyhow!("overflow: SUM of output {j} exceeds 2^256 - 1"));
             }
         }
-        self.prove_without_native_checks(child, child_is_leaf, program)
+        self.prove_without_native_checks(child, child_kind, program)
     }
 
     /// [`Self::prove`] without its native overflow check, so that the circuit alone decides:
@@ -213,7 +206,7 @@ impl RootCircuit {
     pub fn prove_without_native_checks(
         &self,
         child: &Proof,
-        child_is_leaf: bool,
+        child_kind: ChildKind,
         program: &Program,
     ) -> Result<(Proof, Vec<Vec<Option<U256>>>)> {
         let s = Statement::from_public_inputs(&child.public_inputs);
@@ -224,8 +217,7 @@ impl RootCircuit {
         let row = finalize_native(program, &aggs)?;
         let rows = vec![row[..program.outputs.len()].to_vec()];
         let mut pw = PartialWitness::new();
-        pw.set_proof_with_pis_target(&self.child, child)?;
-        pw.set_bool_target(self.child_is_leaf, child_is_leaf)?;
+        self.child.set(&mut pw, child, child_kind)?;
         set_plan(&mut pw, &self.plan, program)?;
         let proof = self.data.prove(pw)?;
         debug_assert_eq!(

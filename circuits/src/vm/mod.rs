@@ -1,4 +1,4 @@
-//! The plan VM: runs a [`Program`] (query-lang's bytecode) on one `headers` row inside a circuit,
+//! The plan VM: runs a [`Program`] (query-lang's bytecode) on one row inside a circuit,
 //! and finalizes the merged partial aggregates into a result row (DESIGN.md §3, §4).
 //!
 //! The program is a *witness* ([`ProgramTargets`]), so one circuit serves every query; the
@@ -219,7 +219,8 @@ pub struct ColumnTargets {
     pub is_null: BoolTarget,
 }
 
-/// A `headers` row, column ids as in `annals_query_lang::columns::HeaderColumn`.
+/// A row of 17 columns, column ids as in `annals_query_lang::columns` (`HeaderColumn` for
+/// `headers`; the point tables' columns first, then NULL padding, for `accounts`/`storage`).
 ///
 /// WARNING: must be canonical (see the module doc); [`add_virtual_row`](CircuitBuilderVm::add_virtual_row)
 /// makes a checked one for tests and standalone use.

@@ -9,6 +9,7 @@ use std::time::Instant;
 use alloy_consensus::Header;
 use alloy_primitives::{keccak256, B256, U256};
 use alloy_rlp::Encodable;
+use annals_circuits::mapreduce::recursion::ChildKind::{HeaderWrap, Reduce};
 use annals_circuits::mapreduce::root::RootStatement;
 use annals_circuits::mapreduce::statement::Statement;
 use annals_circuits::mapreduce::{CircuitSet, Proof};
@@ -157,17 +158,18 @@ fn tree_over_three_mainnet_headers_matches_native() {
     let set = circuits();
     let program = program();
     let t = Instant::now();
-    let r01 = set.shape.reduce.prove(&run.leaves[0], true, &run.leaves[1], true).unwrap();
+    let r01 =
+        set.shape.reduce.prove(&run.leaves[0], HeaderWrap, &run.leaves[1], HeaderWrap).unwrap();
     eprintln!("reduce in {:.1}s", t.elapsed().as_secs_f64());
     set.shape.verify_reduce(&r01).unwrap();
-    let r = set.shape.reduce.prove(&r01, false, &run.leaves[2], true).unwrap();
+    let r = set.shape.reduce.prove(&r01, Reduce, &run.leaves[2], HeaderWrap).unwrap();
     let s = Statement::from_public_inputs(&r.public_inputs);
     assert_eq!((s.from_block, s.to_block), (17_000_000, 17_000_002));
     assert_eq!(s.last_hash, run.headers[2].hash_slow());
     assert_eq!(s.first_parent_hash, run.headers[0].parent_hash);
 
     let t = Instant::now();
-    let (root, rows) = set.root.prove(&r, false, &program).unwrap();
+    let (root, rows) = set.root.prove(&r, Reduce, &program).unwrap();
     eprintln!("root in {:.1}s, proof {} bytes", t.elapsed().as_secs_f64(), root.to_bytes().len());
     set.root.data.verify(root.clone()).unwrap();
     let expected = native_result(&program, &run.headers);
@@ -189,11 +191,26 @@ fn reduce_rejects_gap_overlap_and_broken_link() {
     let Some(run) = run_17m() else { return };
     let set = circuits();
     // Gap: 17000000 then 17000002.
-    assert!(rejects(|| set.shape.reduce.prove(&run.leaves[0], true, &run.leaves[2], true)));
+    assert!(rejects(|| set.shape.reduce.prove(
+        &run.leaves[0],
+        HeaderWrap,
+        &run.leaves[2],
+        HeaderWrap
+    )));
     // Overlap: the same block twice.
-    assert!(rejects(|| set.shape.reduce.prove(&run.leaves[1], true, &run.leaves[1], true)));
+    assert!(rejects(|| set.shape.reduce.prove(
+        &run.leaves[1],
+        HeaderWrap,
+        &run.leaves[1],
+        HeaderWrap
+    )));
     // Wrong order (left.last_hash is not right.first_parent_hash, ranges not adjacent).
-    assert!(rejects(|| set.shape.reduce.prove(&run.leaves[1], true, &run.leaves[0], true)));
+    assert!(rejects(|| set.shape.reduce.prove(
+        &run.leaves[1],
+        HeaderWrap,
+        &run.leaves[0],
+        HeaderWrap
+    )));
 }
 
 #[test]
@@ -210,11 +227,11 @@ fn reduce_rejects_broken_parent_link_between_adjacent_numbers() {
     let program = program();
     let la = leaf(set, &program, &a);
     let lb = leaf(set, &program, &forged);
-    assert!(rejects(|| set.shape.reduce.prove(&la, true, &lb, true)));
+    assert!(rejects(|| set.shape.reduce.prove(&la, HeaderWrap, &lb, HeaderWrap)));
     // The honest pair reduces.
     let (_, b) = fixture(16_000_001).unwrap();
     let lb = leaf(set, &program, &b);
-    set.shape.reduce.prove(&la, true, &lb, true).unwrap();
+    set.shape.reduce.prove(&la, HeaderWrap, &lb, HeaderWrap).unwrap();
 }
 
 fn root_rejects_other_query_and_foreign_children() {
@@ -224,9 +241,9 @@ fn root_rejects_other_query_and_foreign_children() {
     // A different plan than the leaves ran: program_hash differs.
     let mut other = program.clone();
     other.constants[0] = U256::from(1001u64);
-    assert!(rejects(|| set.root.prove(&run.leaves[0], true, &other)));
+    assert!(rejects(|| set.root.prove(&run.leaves[0], HeaderWrap, &other)));
     // A wrap proof claimed to be a reduce proof: verified against the wrong verifier data.
-    assert!(rejects(|| set.root.prove(&run.leaves[0], false, &program)));
+    assert!(rejects(|| set.root.prove(&run.leaves[0], Reduce, &program)));
     // A raw header-map proof (a circuit outside the allowed set) cannot be given to reduce.
     let (_, rlp) = fixture(17_000_000).unwrap();
     let raw = set.leaf.prove(&program, &rlp).unwrap();
@@ -234,7 +251,7 @@ fn root_rejects_other_query_and_foreign_children() {
     // A wrong aggregate claimed in a child: tamper a public input of a valid wrap proof.
     let mut forged = run.leaves[1].clone();
     forged.public_inputs[22] += plonky2::field::types::Field::ONE;
-    assert!(rejects(|| set.shape.reduce.prove(&run.leaves[0], true, &forged, true)));
+    assert!(rejects(|| set.shape.reduce.prove(&run.leaves[0], HeaderWrap, &forged, HeaderWrap)));
 }
 
 fn leaf_rejects_flipped_header_byte() {
@@ -251,7 +268,12 @@ fn leaf_rejects_flipped_header_byte() {
         assert_ne!(h, fixture(17_000_001).unwrap().0.hash_slow());
         let run = run_17m().unwrap();
         let forged = set.shape.wrap.prove(&set.leaf.prove(&program(), &rlp).unwrap()).unwrap();
-        assert!(rejects(|| set.shape.reduce.prove(&forged, true, &run.leaves[2], true)));
+        assert!(rejects(|| set.shape.reduce.prove(
+            &forged,
+            HeaderWrap,
+            &run.leaves[2],
+            HeaderWrap
+        )));
     }
     let mut bad_prefix = fixture(17_000_001).unwrap().1;
     bad_prefix[3] ^= 0x01; // the parent_hash string prefix 0xa0
@@ -295,7 +317,7 @@ fn sum_overflow_across_leaves_is_rejected_by_the_root_circuit() {
     ] {
         let program = constant_program(aggregates);
         let (la, lb) = (leaf(set, &program, &a), leaf(set, &program, &b));
-        let r = set.shape.reduce.prove(&la, true, &lb, true).unwrap();
+        let r = set.shape.reduce.prove(&la, HeaderWrap, &lb, HeaderWrap).unwrap();
         let s = Statement::from_public_inputs(&r.public_inputs);
         assert!(s.aggregates[aggregates.len() - 1].sum_overflow);
         // The native twin agrees that SUM/AVG overflow and the others do not.
@@ -310,8 +332,8 @@ fn sum_overflow_across_leaves_is_rejected_by_the_root_circuit() {
             }
         }
         assert_eq!(native_ok, must_prove, "{aggregates:?}");
-        assert!(set.root.prove(&r, false, &program).is_ok() == must_prove);
-        let unchecked = || set.root.prove_without_native_checks(&r, false, &program);
+        assert!(set.root.prove(&r, Reduce, &program).is_ok() == must_prove);
+        let unchecked = || set.root.prove_without_native_checks(&r, Reduce, &program);
         if must_prove {
             let (root, rows) = unchecked().unwrap();
             set.root.data.verify(root).unwrap();
@@ -363,4 +385,88 @@ fn circuit_block_hash_equals_alloy_for_every_fixture_header() {
         assert_eq!(B256::from_slice(&got), h.hash_slow(), "block {n}");
         data.verify(proof).unwrap();
     }
+}
+
+/// Every mainnet `eth_getProof` fixture through the full-depth `state_map` leaf (2^18 rows,
+/// about 90 s per proof): each account's `SUM(balance)`, `MAX(nonce)` and each slot's
+/// `SUM(value)` equal the fixture's values (which `verify_fixtures.py` and the indexer check
+/// against the header with alloy-trie). Run with
+/// `cargo test --release -p annals-circuits --test it -- --ignored mainnet_state`.
+#[test]
+#[ignore = "about 10 minutes: 9 proofs of a 2^18-row circuit"]
+fn mainnet_state_proofs_prove_in_the_state_map_leaf() {
+    use alloy_primitives::{Address, Bytes};
+    use annals_circuits::mapreduce::state_map::{PointWitness, StateMapCircuit, StateMapConfig};
+    let dir = fixture_dir().join("../proofs");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        eprintln!("note: {} missing, skipping", dir.display());
+        return;
+    };
+    let t = Instant::now();
+    let c = StateMapCircuit::build(StateMapConfig::MAINNET);
+    eprintln!("state_map built in {:.1}s", t.elapsed().as_secs_f64());
+    let nodes = |v: &serde_json::Value| -> Vec<Vec<u8>> {
+        serde_json::from_value::<Vec<Bytes>>(v.clone())
+            .unwrap()
+            .into_iter()
+            .map(|b| b.to_vec())
+            .collect()
+    };
+    let u256 = |v: &serde_json::Value| {
+        U256::from_str_radix(v.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
+    };
+    let mut proven = 0;
+    for e in entries {
+        let path = e.unwrap().path();
+        let name = path.file_stem().unwrap().to_str().unwrap().to_string();
+        let number: u64 = name.split('-').next().unwrap().parse().unwrap();
+        let json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        let p = json.get("result").unwrap_or(&json);
+        let address: Address = p["address"].as_str().unwrap().parse().unwrap();
+        let (_, rlp) = fixture(number).expect("header fixture");
+        let range = format!("block_number BETWEEN {number} AND {number}");
+        let account = PointWitness {
+            account_proof: nodes(&p["accountProof"]),
+            account_exists: true,
+            ..Default::default()
+        };
+        let q = annals_query_lang::compile(&format!(
+            "SELECT SUM(balance), MAX(nonce) FROM accounts WHERE address = {address} AND {range}"
+        ))
+        .unwrap();
+        let t = Instant::now();
+        let proof = c.prove(&q.program, &rlp, &account).unwrap();
+        c.data.verify(proof.clone()).unwrap();
+        let st = Statement::from_public_inputs(&proof.public_inputs);
+        eprintln!("{name}: account proven in {:.1}s", t.elapsed().as_secs_f64());
+        assert_eq!(
+            (st.aggregates[0].sum, st.aggregates[1].max),
+            (u256(&p["balance"]), u256(&p["nonce"]))
+        );
+        proven += 1;
+        for s in p["storageProof"].as_array().unwrap() {
+            let slot = B256::left_padding_from(
+                &alloy_primitives::hex::decode(s["key"].as_str().unwrap()).unwrap(),
+            );
+            let q = annals_query_lang::compile(&format!(
+                "SELECT SUM(value) FROM storage WHERE address = {address} AND slot = {slot} AND {range}"
+            ))
+            .unwrap();
+            let value = u256(&s["value"]);
+            let w = PointWitness {
+                storage_proof: nodes(&s["proof"]),
+                slot_exists: !value.is_zero(),
+                ..account.clone()
+            };
+            let t = Instant::now();
+            let proof = c.prove(&q.program, &rlp, &w).unwrap();
+            c.data.verify(proof.clone()).unwrap();
+            let st = Statement::from_public_inputs(&proof.public_inputs);
+            eprintln!("{name} slot {slot}: proven in {:.1}s", t.elapsed().as_secs_f64());
+            assert_eq!(st.aggregates[0].sum, value);
+            proven += 1;
+        }
+    }
+    assert!(proven >= 9, "{proven} points proven");
 }

@@ -70,7 +70,10 @@ fn world() -> &'static World {
             })
             .collect();
         let code_hash = keccak256(b"token code");
-        accounts.push((token(), TrieAccount { nonce: 1, balance: U256::ZERO, storage_root, code_hash }));
+        accounts.push((
+            token(),
+            TrieAccount { nonce: 1, balance: U256::ZERO, storage_root, code_hash },
+        ));
         World { accounts, storage }
     })
 }
@@ -81,8 +84,10 @@ fn state_entries(w: &World) -> Vec<(Vec<u8>, Vec<u8>)> {
 
 /// The state root and the witness of `address` (and `slot`) in the world.
 fn point(w: &World, address: Address, slot: Option<B256>) -> (B256, PointWitness) {
-    let (root, account_proof, account) = trie_proof(&state_entries(w), keccak256(address).as_slice());
-    let mut p = PointWitness { account_proof, account_exists: account.is_some(), ..Default::default() };
+    let (root, account_proof, account) =
+        trie_proof(&state_entries(w), keccak256(address).as_slice());
+    let mut p =
+        PointWitness { account_proof, account_exists: account.is_some(), ..Default::default() };
     if let (Some(s), Some(_)) = (slot, account) {
         if address == token() {
             let (_, nodes, value) = trie_proof(&w.storage, keccak256(s).as_slice());
@@ -105,10 +110,9 @@ fn statement(proof: &Proof) -> Statement {
 /// Proves and verifies; an error (or a prover panic) is a rejection.
 fn prove(q: &CompiledQuery, rlp: &[u8], p: &PointWitness) -> anyhow::Result<Statement> {
     let c = circuit();
-    let proof = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        c.prove(&q.program, rlp, p)
-    }))
-    .map_err(|_| anyhow::anyhow!("prover panicked"))??;
+    let proof =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| c.prove(&q.program, rlp, p)))
+            .map_err(|_| anyhow::anyhow!("prover panicked"))??;
     c.data.verify(proof.clone())?;
     Ok(statement(&proof))
 }
@@ -138,7 +142,10 @@ fn proves_points_and_rejects_forged_state_proofs() {
     assert_eq!((st.from_block, st.to_block), (BLOCK, BLOCK));
     assert_eq!(st.last_hash, keccak256(&rlp));
     let v = slot_value(5);
-    assert_eq!(native(&q, storage_row(BLOCK, token(), slot(5), v)), vec![Some(v), Some(U256::from(1)), Some(v)]);
+    assert_eq!(
+        native(&q, storage_row(BLOCK, token(), slot(5), v)),
+        vec![Some(v), Some(U256::from(1)), Some(v)]
+    );
     assert_eq!((st.aggregates[0].count, st.aggregates[0].sum), (1, v));
     assert_eq!((st.aggregates[1].count, st.aggregates[2].max), (1, v));
 
@@ -158,7 +165,10 @@ fn proves_points_and_rejects_forged_state_proofs() {
     let row = account_row(BLOCK, who, acc.nonce, acc.balance, acc.storage_root, acc.code_hash);
     let nonce = U256::from(acc.nonce);
     assert_eq!(native(&q, row), vec![Some(acc.balance), Some(nonce), Some(U256::from(1))]);
-    assert_eq!((st.aggregates[0].sum, st.aggregates[1].max, st.aggregates[2].count), (acc.balance, nonce, 1));
+    assert_eq!(
+        (st.aggregates[0].sum, st.aggregates[1].max, st.aggregates[2].count),
+        (acc.balance, nonce, 1)
+    );
 
     // A slot of an absent account: exclusion in the state trie, the empty storage trie.
     let ghost = Address::with_last_byte(0xee);
