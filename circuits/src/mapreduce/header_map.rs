@@ -135,12 +135,11 @@ pub fn register_block_statement(
 /// Wires the leaf; returns the builder and its targets.
 ///
 /// The plan's table is `headers`, or `accounts`/`storage` for a block that a sampled points
-/// query skips: then the program must start with the sampled [`PointsPreludeTargets`] prelude,
-/// its sampling register (`block_number % k = r`, which reads only the block number and
-/// constants) must be false on this block, and every column but the block number reads as
-/// NULL (so no op can fail on header fields). The sampling conjunct is a top-level conjunct of
-/// the filter, so the row is rejected and the block contributes empty aggregates, as every row
-/// of the skipped block would.
+/// query skips: then the program must start with the sampled [`PointsPreludeTargets`] prelude
+/// and `number mod k ≠ r` for its constants `k = constants[0]`, `r = constants[1]` (a
+/// witnessed division, `k = 0` unsatisfiable). The sampling conjunct is a top-level conjunct of
+/// the filter, so every row of the block would be rejected: the VM runs disabled (no row, no
+/// error, empty aggregates), as the native evaluator reads no rows of a skipped block.
 pub fn wire_header_map() -> (CircuitBuilder<F, D>, HeaderMapTargets) {
     let mut b = CircuitBuilder::<F, D>::new(CircuitConfig::standard_recursion_config());
     let header = add_header_link(&mut b);
@@ -161,7 +160,7 @@ pub fn wire_header_map() -> (CircuitBuilder<F, D>, HeaderMapTargets) {
     let no_withdrawals = b.not(f.has_withdrawals_root);
     let no_cancun = b.not(f.has_cancun_fields);
     let no_requests = b.not(f.has_requests_hash);
-    let mut cols: [ColumnTargets; NUM_HEADER_COLUMNS] = [
+    let cols: [ColumnTargets; NUM_HEADER_COLUMNS] = [
         column(f.number, not_null),
         column(b32(&mut b, &header.hash), not_null),
         column(b32(&mut b, &f.parent_hash), not_null),
@@ -180,21 +179,17 @@ pub fn wire_header_map() -> (CircuitBuilder<F, D>, HeaderMapTargets) {
         column(b32(&mut b, &f.parent_beacon_block_root), no_cancun),
         column(b32(&mut b, &f.requests_hash), no_requests),
     ];
-    for c in &mut cols[1..] {
-        c.is_null = b.or(c.is_null, prelude.is_points);
-    }
     let row = RowTargets { columns: cols };
-    let result = b.eval_program(&plan.program, &row);
+    let result = b.eval_program_enabled(&plan.program, &row, not_points);
 
-    // A skipped block of a points query: sampled, and the sampling register is false.
+    // A skipped block of a points query: sampled, and number mod k ≠ r.
     let unsampled = b.not(prelude.sampled);
     let t = b.mul(prelude.is_points.target, unsampled.target);
     b.assert_zero(t);
-    let (sample_value, sample_null) = result.registers[prelude.sample_reg];
-    let is_false = b.is_zero_u256(&sample_value);
-    let is_true = b.not(is_false);
-    let not_false = b.or(is_true, sample_null);
-    let t = b.mul(prelude.is_points.target, not_false.target);
+    let (k, r) = (&plan.program.constants[0], &plan.program.constants[1]);
+    let (_, residue) = b.div_rem_u256(&f.number, k, prelude.is_points);
+    let sampled_here = b.is_equal_u256(&residue, r);
+    let t = b.mul(prelude.is_points.target, sampled_here.target);
     b.assert_zero(t);
 
     let aggregates: [PartialAggregateTargets; MAX_OUTPUTS] =

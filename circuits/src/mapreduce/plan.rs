@@ -130,10 +130,8 @@ pub struct PointsPreludeTargets {
     /// The address constant's low 20 bytes, big-endian (its high 12 bytes are zero when
     /// `is_points`).
     pub address: [Target; 20],
-    /// The slot constant's 32 bytes, big-endian (meaningful for `storage`).
+    /// The slot constant's 32 bytes, big-endian, for `storage`; zeros for other tables.
     pub slot: [Target; 32],
-    /// Register of `block_number % k = r` ([`PointsPrelude::sample_reg`], 4).
-    pub sample_reg: usize,
 }
 
 /// Checks, when the plan's table is `accounts` or `storage`, that the program starts with the
@@ -206,15 +204,18 @@ pub fn add_points_prelude(
         let t = b.mul(is_points.target, x);
         b.assert_zero(t);
     }
-    let slot = pick(b, slot_sampled, slot_plain);
-    let sample_reg = PointsPrelude::new(false, true).sample_reg.expect("sampled") as usize;
+    // Zero unless `storage`: an `accounts` program has no slot, and whatever constant sits
+    // there (a filter's) must not become the key of its (empty-trie) storage path.
+    let slot: Vec<Target> = pick(b, slot_sampled, slot_plain)
+        .into_iter()
+        .map(|x| b.mul(is_storage.target, x))
+        .collect();
     PointsPreludeTargets {
         is_points,
         is_storage,
         sampled,
         address: core::array::from_fn(|i| address_word[12 + i]),
         slot: core::array::from_fn(|i| slot[i]),
-        sample_reg,
     }
 }
 
