@@ -13,6 +13,9 @@ use std::fmt::Write as _;
 
 /// Estimated proving time of one `header_map` leaf, seconds (one core).
 pub const HEADER_MAP_SECONDS: f64 = 10.0;
+/// Estimated proving time of one `state_map` leaf with its shrink and wrap, seconds (one
+/// core; 2^18 rows with in-circuit keccak).
+pub const STATE_MAP_SECONDS: f64 = 150.0;
 /// Estimated proving time of one `reduce` node, seconds (one core).
 pub const REDUCE_SECONDS: f64 = 3.0;
 /// Estimated proving time of the `root` wrap, seconds (one core).
@@ -236,8 +239,10 @@ impl Emitter {
 /// Number of circuit instances of the MapReduce tree over `n` leaves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CircuitCounts {
-    /// `header_map` leaves (`n`).
+    /// `header_map` leaves: every block, except those a points query proves with `state_map`.
     pub header_map: u64,
+    /// `state_map` leaves: the blocks an `accounts`/`storage` query samples.
+    pub state_map: u64,
     /// `reduce` nodes (`n - 1`).
     pub reduce: u64,
     /// `root` wraps (1).
@@ -258,20 +263,24 @@ impl CompiledQuery {
     /// Circuits the proof uses: a binary MapReduce tree over the block jobs.
     pub fn circuit_counts(&self) -> CircuitCounts {
         let n = self.num_blocks();
-        CircuitCounts { header_map: n, reduce: n - 1, root: 1 }
+        let state_map =
+            if self.program.table.has_points() { self.sampled_blocks().count() as u64 } else { 0 };
+        CircuitCounts { header_map: n - state_map, state_map, reduce: n - 1, root: 1 }
     }
 
     /// Rough proving-time estimate `(cpu_seconds, wall_seconds)` from [`HEADER_MAP_SECONDS`],
-    /// [`REDUCE_SECONDS`], [`ROOT_SECONDS`]; the wall time runs each tree level on
-    /// [`ESTIMATE_CORES`] cores in parallel (`ceil(nodes / cores)` rounds per level).
+    /// [`STATE_MAP_SECONDS`], [`REDUCE_SECONDS`], [`ROOT_SECONDS`]; the wall time runs each
+    /// tree level on [`ESTIMATE_CORES`] cores in parallel (`ceil(nodes / cores)` rounds per
+    /// level; leaves as if all took the mean leaf time).
     pub fn cost_estimate(&self) -> (f64, f64) {
         let c = self.circuit_counts();
-        let cpu = c.header_map as f64 * HEADER_MAP_SECONDS
-            + c.reduce as f64 * REDUCE_SECONDS
-            + ROOT_SECONDS;
+        let leaves = c.header_map + c.state_map;
+        let leaf_cpu =
+            c.header_map as f64 * HEADER_MAP_SECONDS + c.state_map as f64 * STATE_MAP_SECONDS;
+        let cpu = leaf_cpu + c.reduce as f64 * REDUCE_SECONDS + ROOT_SECONDS;
         let rounds = |nodes: u64| nodes.div_ceil(ESTIMATE_CORES) as f64;
-        let mut wall = rounds(c.header_map) * HEADER_MAP_SECONDS;
-        let mut level = c.header_map;
+        let mut wall = rounds(leaves) * leaf_cpu / leaves as f64;
+        let mut level = leaves;
         while level > 1 {
             let reduces = level / 2;
             wall += rounds(reduces) * REDUCE_SECONDS;
@@ -349,11 +358,24 @@ impl CompiledQuery {
         }
         let c = self.circuit_counts();
         let _ = writeln!(s, "\ncircuits:");
-        let _ = writeln!(
-            s,
-            "  header_map x {} (one per block, {HEADER_MAP_SECONDS} s each)",
-            c.header_map
-        );
+        if c.state_map == 0 {
+            let _ = writeln!(
+                s,
+                "  header_map x {} (one per block, {HEADER_MAP_SECONDS} s each)",
+                c.header_map
+            );
+        } else {
+            let _ = writeln!(
+                s,
+                "  state_map  x {} (one per sampled block: header, account and storage paths, {STATE_MAP_SECONDS} s each)",
+                c.state_map
+            );
+            let _ = writeln!(
+                s,
+                "  header_map x {} (blocks the sampling skips, {HEADER_MAP_SECONDS} s each)",
+                c.header_map
+            );
+        }
         let _ = writeln!(s, "  reduce     x {} ({REDUCE_SECONDS} s each)", c.reduce);
         let _ = writeln!(s, "  root       x {} ({ROOT_SECONDS} s)", c.root);
         let (cpu, wall) = self.cost_estimate();

@@ -200,6 +200,10 @@ fn single_point_queries_start_with_the_points_prelude() {
     let token = U256::from_be_slice(TOKEN.as_slice());
     assert_eq!(q.program.constants[..4], [U256::from(2), U256::from(1), token, slot]);
     assert_eq!(q.program.unprovable_reason(), None);
+    let c = q.circuit_counts();
+    assert_eq!((c.state_map, c.header_map, c.reduce), (4, 4, 7));
+    let text = q.explain();
+    assert!(text.contains("state_map  x 4") && text.contains("header_map x 4"), "{text}");
     // `value > 1` is the rest of the filter: And(prelude, value > 1).
     let f = q.program.filter.unwrap() as usize;
     assert_eq!((q.program.ops[f].a, q.program.ops.len()), (prelude.reg, f + 1));
