@@ -258,7 +258,7 @@ fn state_bench(out: &mut String, set: &annals_circuits::mapreduce::CircuitSet) {
     let total = leaf_s + shrink_s + wrap_s;
     writeln!(
         out,
-        "| state_map leaf: one storage slot at one block (header + account path + storage path + plan), USDC at 19,000,000 | 2^{}, depths 10 + 10 | {leaf_s:.1} s prove | proving key rebuilt in {build_s:.1} s (not cached) |",
+        "| state_map leaf: one storage slot at one block (header + account path + storage path + plan), USDC at 19,000,000 | 2^{}, depths 10 + 10 | {leaf_s:.1} s prove | proving key ready in {build_s:.1} s (not cached on disk: rebuilt once per process, 0 s when the set was built in this process) |",
         c.data.common.degree_bits()
     )
     .unwrap();
