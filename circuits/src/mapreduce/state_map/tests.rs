@@ -243,3 +243,42 @@ fn header_leaf_skips_only_unsampled_blocks_of_points_queries() {
     let unsampled = storage_query(token(), slot(1));
     assert!(verify(&unsampled, &kept).is_err(), "an unsampled query has rows at every block");
 }
+
+/// Tampering with the prelude check of the header leaf: a wrong `sampled` witness for a
+/// sampled program, and a points program whose filter does not keep the prelude as a top-level
+/// conjunct (hand-made: `Not(prelude)`), are rejected on a block the sampling skips.
+#[test]
+fn header_leaf_rejects_a_tampered_points_prelude() {
+    use crate::mapreduce::header_map::set_header_link;
+    use crate::mapreduce::plan::set_plan;
+    use annals_query_lang::plan::{Op, Opcode};
+    use plonky2::iop::witness::WitnessWrite;
+    static H: OnceLock<HeaderMapCircuit> = OnceLock::new();
+    let h = H.get_or_init(HeaderMapCircuit::build);
+    let q = compile(&format!(
+        "SELECT SUM(value) FROM storage WHERE address = {} AND slot = 1 \
+         AND block_number BETWEEN 990 AND 1010 AND block_number % 4 = 1",
+        token()
+    ))
+    .unwrap();
+    let rlp = header_rlp(BLOCK + 2, B256::ZERO);
+    let run = |program: &annals_query_lang::plan::Program, sampled: bool| {
+        let t = &h.targets;
+        let mut pw = PartialWitness::new();
+        set_header_link(&mut pw, &t.header, &rlp)?;
+        set_plan(&mut pw, &t.plan, program)?;
+        pw.set_bool_target(t.prelude.sampled, sampled)?;
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| h.data.prove(pw)))
+            .map_err(|_| anyhow::anyhow!("panic"))
+            .and_then(|r| r)
+            .and_then(|p| h.data.verify(p))
+    };
+    assert!(run(&q.program, true).is_ok(), "the honest witness proves");
+    assert!(run(&q.program, false).is_err(), "sampled claimed false");
+    let mut negated = q.program.clone();
+    let reg = negated.points_prelude().unwrap().reg;
+    negated.ops.push(Op { opcode: Opcode::Not, a: reg, b: 0 });
+    negated.filter = Some((negated.ops.len() - 1) as u8);
+    assert!(negated.points_prelude().is_none());
+    assert!(run(&negated, true).is_err(), "a filter that negates the prelude");
+}
