@@ -399,6 +399,24 @@ pub fn mapping_slot(key: U256, base_slot: U256) -> U256 {
     U256::from_be_bytes(alloy_primitives::keccak256(preimage).0)
 }
 
+/// How a storage slot derives from Solidity mappings: `keys` applied in order to `base`, so
+/// `m[a][b]` for a mapping `m` at slot `p` is `MappingPath { base: p, keys: vec![a, b] }` and
+/// its slot is `mapping_slot(b, mapping_slot(a, p))`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+pub struct MappingPath {
+    /// The mapping's declared slot.
+    pub base: U256,
+    /// The keys, outermost mapping first (at least one).
+    pub keys: Vec<U256>,
+}
+
+impl MappingPath {
+    /// The slot the path names: [`mapping_slot`] folded over `keys` from `base`.
+    pub fn slot(&self) -> U256 {
+        self.keys.iter().fold(self.base, |slot, key| mapping_slot(*key, slot))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -422,6 +440,8 @@ mod tests {
             "ada5013122d395ba3c54772283fb069b10426056ef8ca54750cb9bb552a59e7d"
         );
         assert_eq!(mapping_slot(U256::from(1), U256::ZERO), U256::from_be_bytes(expected.0));
+        let path = MappingPath { base: U256::ZERO, keys: vec![U256::from(1), U256::from(2)] };
+        assert_eq!(path.slot(), mapping_slot(U256::from(2), U256::from_be_bytes(expected.0)));
     }
 
     #[test]

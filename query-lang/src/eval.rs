@@ -264,6 +264,7 @@ mod tests {
             constants: vec![],
             ops,
             filter: None,
+            slot_keys: 0,
             outputs: vec![],
         };
         let regs = eval_row(&p, &row(1, 5)).unwrap();
@@ -334,6 +335,7 @@ mod tests {
             constants: vec![],
             ops: vec![op(Opcode::Add, 0, 0)],
             filter: None,
+            slot_keys: 0,
             outputs: vec![Output {
                 aggregate: Aggregate::None,
                 reg: 0,

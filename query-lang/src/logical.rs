@@ -34,7 +34,9 @@
 //! - `mapping_slot(key, base_slot)`: Solidity's slot of `mapping[key]` (keccak256 of the two
 //!   32-byte words), folded to a constant at compile time, so both arguments must be constant
 //!   (literals, placeholders, nested `mapping_slot`); `key` may be a `uint256`, `address` or
-//!   `bytes32`.
+//!   `bytes32`. When the slot of a single-point `storage` query is written this way (up to
+//!   [`crate::plan::MAX_SLOT_KEYS`] nested keys), the program also carries the base slot and the
+//!   keys ([`crate::plan::Program::slot_keys`]), and the circuits recompute the slot from them.
 //!
 //! # Block range
 //! The WHERE clause must be a conjunction (`AND` at top level, parentheses allowed) with a conjunct
@@ -61,7 +63,7 @@
 //! has one row per group (at most [`crate::plan::MAX_GROUPS`], else an evaluation error), ordered
 //! by the keys.
 
-use crate::columns::{mapping_slot, LogColumn, MAX_LOG_DATA_WORDS};
+use crate::columns::{LogColumn, MappingPath, MAX_LOG_DATA_WORDS};
 use crate::error::{Error, Position, Result};
 use crate::plan::{Aggregate, Opcode, Table, ValueType};
 use alloy_primitives::{Address, U256};
@@ -73,6 +75,7 @@ use sqlparser::dialect::GenericDialect;
 use sqlparser::keywords::Keyword;
 use sqlparser::parser::{Parser, ParserError};
 use sqlparser::tokenizer::{Span, Token, TokenWithSpan, Tokenizer};
+use std::cell::RefCell;
 use std::fmt;
 
 /// Maximum number of blocks in a query's range (`to - from + 1`): 2^20, about 145 days of
@@ -270,6 +273,10 @@ pub struct Points {
     /// The slots named by `slot = ..` or `slot IN (..)` (`storage` only; empty for
     /// `accounts`), in query order.
     pub slots: Vec<U256>,
+    /// For each of `slots`, the mapping path of a `mapping_slot(..)` call of the query whose
+    /// value it is (matched by value: a number equal to such a call's slot gets its path), or
+    /// `None`.
+    pub slot_paths: Vec<Option<MappingPath>>,
 }
 
 impl Points {
@@ -455,7 +462,8 @@ pub fn logical_plan(sql: &str, params: &[U256]) -> Result<LogicalPlan> {
         return Err(unsupported(start, format!("{first} statement"), "a SELECT statement"));
     }
     reject_keywords(&significant)?;
-    let ctx = Ctx { sql, params, start, end, table: Table::Headers };
+    let mappings = RefCell::new(Vec::new());
+    let ctx = Ctx { sql, params, start, end, table: Table::Headers, mappings: &mappings };
     ctx.statement(stmt)
 }
 
@@ -552,6 +560,9 @@ struct Ctx<'a> {
     start: Position,
     /// End of the query (after the last token).
     end: Position,
+    /// Every `mapping_slot(..)` call folded so far, with its path (nested calls extend their
+    /// base's path), so the points can say which slot was written as which mapping entry.
+    mappings: &'a RefCell<Vec<MappingPath>>,
 }
 
 impl Ctx<'_> {
@@ -832,7 +843,10 @@ impl Ctx<'_> {
             .map(|v| Address::from_word(v.to_be_bytes::<32>().into()))
             .collect();
         let slots = if self.table == Table::Storage { find("slot")? } else { Vec::new() };
-        let points = Points { addresses, slots };
+        let mappings = self.mappings.borrow();
+        let slot_paths =
+            slots.iter().map(|s| mappings.iter().find(|p| p.slot() == *s).cloned()).collect();
+        let points = Points { addresses, slots, slot_paths };
         if points.per_block() > MAX_POINTS {
             return Err(Error::TooManyPoints {
                 pos: self.pos(selection.span()),
@@ -1044,7 +1058,16 @@ impl Ctx<'_> {
         };
         let key = constant(key, &[ValueType::Uint256, ValueType::Address, ValueType::Bytes32])?;
         let base = constant(base, &[ValueType::Uint256])?;
-        Ok(TypedExpr::new(ExprKind::Const(mapping_slot(key, base)), ValueType::Uint256, pos))
+        let mut mappings = self.mappings.borrow_mut();
+        let mut path = mappings
+            .iter()
+            .find(|p| p.slot() == base)
+            .cloned()
+            .unwrap_or(MappingPath { base, keys: Vec::new() });
+        path.keys.push(key);
+        let slot = path.slot();
+        mappings.push(path);
+        Ok(TypedExpr::new(ExprKind::Const(slot), ValueType::Uint256, pos))
     }
 
     /// The arguments of a plain call (no DISTINCT, FILTER, OVER, ...); `None` stands for `*`.

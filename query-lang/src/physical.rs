@@ -6,6 +6,7 @@ use crate::error::{Error, Position, Result};
 use crate::logical::{logical_plan, ColumnRef, ExprKind, LogicalPlan, TypedExpr};
 use crate::plan::{
     Aggregate, Op, Opcode, Output, PointsPrelude, Program, Table, MAX_CONSTANTS, MAX_OPS,
+    MAX_SLOT_KEYS,
 };
 use alloy_primitives::{Address, Bloom, BloomInput, B256, U256};
 use std::collections::HashMap;
@@ -96,14 +97,31 @@ pub fn compile_with_params(sql: &str, params: &[U256]) -> Result<CompiledQuery> 
 /// Plans a logical plan into bytecode and block jobs.
 ///
 /// Ops are emitted in post order (operands first): the filter, then the outputs in select order.
-/// Identical ops (same opcode and operands) and identical constants are emitted once.
-/// `COUNT(*)` reads register 0.
+/// Identical ops (same opcode and operands) and identical constants are emitted once, except
+/// the constants of a [`PointsPrelude`] and of its slot derivation, which sit at fixed indices
+/// first. `COUNT(*)` reads register 0. When the slot derivation's constants would overflow the
+/// pool, the query is planned again without it (`slot_keys = 0`: the slot is a plain constant).
 ///
 /// Errors: [`Error::TooManyOps`], [`Error::TooManyConstants`], [`Error::TooManyOutputs`] at the
 /// query's start (`sql` is used for positions and kept in the result).
 pub fn physical_plan(logical: LogicalPlan, sql: &str) -> Result<CompiledQuery> {
+    match plan_with(logical.clone(), sql, true) {
+        Err(Error::TooManyConstants { .. }) if has_slot_path(&logical) => {
+            plan_with(logical, sql, false)
+        }
+        r => r,
+    }
+}
+
+/// Whether the planner would emit a slot derivation for `logical`.
+fn has_slot_path(logical: &LogicalPlan) -> bool {
+    logical.points.slot_paths.first().is_some_and(|p| p.is_some())
+}
+
+/// [`physical_plan`], with or without the slot derivation.
+fn plan_with(logical: LogicalPlan, sql: &str, derive_slot: bool) -> Result<CompiledQuery> {
     let start = Position::START;
-    let mut em = Emitter::default();
+    let mut em = Emitter { derive_slot, ..Emitter::default() };
     let filter = match logical.conjuncts_after_prelude() {
         Some(rest) => Some(em.emit_prelude(&logical, &rest)),
         None => logical.predicate.as_ref().map(|p| em.emit(p)),
@@ -139,6 +157,7 @@ pub fn physical_plan(logical: LogicalPlan, sql: &str) -> Result<CompiledQuery> {
         constants: em.constants,
         ops: em.ops.iter().map(|&(opcode, a, b)| Op { opcode, a: a as u8, b: b as u8 }).collect(),
         filter: filter.map(|r| r as u8),
+        slot_keys: em.slot_keys,
         outputs: outputs
             .into_iter()
             .map(|(aggregate, reg, name, value_type)| Output {
@@ -172,6 +191,10 @@ struct Emitter {
     constants: Vec<U256>,
     ops: Vec<(Opcode, usize, usize)>,
     memo: HashMap<(Opcode, usize, usize), usize>,
+    /// Whether to emit a single-point slot's mapping derivation.
+    derive_slot: bool,
+    /// The derivation's key count, once emitted.
+    slot_keys: u8,
 }
 
 impl Emitter {
@@ -183,8 +206,9 @@ impl Emitter {
     }
 
     /// Emits the [`PointsPrelude`] of a single-point query (its constants first, undeduplicated,
-    /// so they sit at the prelude's indices), then the remaining conjuncts `rest`; returns the
-    /// filter register: the prelude's, or `And(prelude, rest)`.
+    /// so they sit at the prelude's indices; then, for a slot written as a mapping entry of at
+    /// most [`MAX_SLOT_KEYS`] keys, its base slot and keys), then the remaining conjuncts
+    /// `rest`; returns the filter register: the prelude's, or `And(prelude, rest)`.
     fn emit_prelude(&mut self, logical: &LogicalPlan, rest: &[&TypedExpr]) -> usize {
         let prelude = PointsPrelude::new(logical.table == Table::Storage, logical.step.is_some());
         if let Some(step) = logical.step {
@@ -192,6 +216,12 @@ impl Emitter {
         }
         self.constants.push(logical.points.addresses[0].into_word().into());
         self.constants.extend(logical.points.slots.first());
+        let path = logical.points.slot_paths.first().and_then(Option::as_ref);
+        if let Some(path) = path.filter(|p| self.derive_slot && p.keys.len() <= MAX_SLOT_KEYS) {
+            self.constants.push(path.base);
+            self.constants.extend(&path.keys);
+            self.slot_keys = path.keys.len() as u8;
+        }
         for op in &prelude.ops {
             let key = (op.opcode, op.a as usize, op.b as usize);
             self.memo.insert(key, self.ops.len());

@@ -23,13 +23,14 @@
 //! selected rows); `SUM`, `MIN`, `MAX`, `AVG` of no rows are NULL; `AVG` is `floor(sum / count)`;
 //! a `SUM` that exceeds 2^256 - 1 is an error.
 
+use crate::columns::MappingPath;
 use crate::error::{Error, Result};
 use alloy_primitives::{keccak256, B256, U256};
 use serde::{Deserialize, Serialize};
 use std::fmt::{self, Write as _};
 
 /// Version byte that starts the canonical encoding.
-pub const PLAN_ENCODING_VERSION: u8 = 1;
+pub const PLAN_ENCODING_VERSION: u8 = 2;
 /// Maximum number of ops (registers) in a program; the circuits are built for exactly this many.
 pub const MAX_OPS: usize = 16;
 /// Maximum number of constants in a program's constant pool.
@@ -40,6 +41,9 @@ pub const MAX_OUTPUTS: usize = 4;
 pub const MAX_RESULT_ROWS: usize = 16;
 /// Maximum number of groups (result rows) of a `GROUP BY` query over its range.
 pub const MAX_GROUPS: usize = 16;
+/// Most nested mapping keys a `storage` program's slot may be derived from
+/// ([`Program::slot_keys`]); deeper `mapping_slot` nests are folded to a plain slot constant.
+pub const MAX_SLOT_KEYS: usize = 3;
 /// Encoding of "no filter" in the `filter` byte.
 pub const NO_FILTER: u8 = 0xff;
 
@@ -135,6 +139,13 @@ impl PointsPrelude {
     /// Constants the prelude reads (`constants[..n]`).
     pub fn num_constants(&self) -> usize {
         self.address_constant as usize + 1 + usize::from(self.slot_constant.is_some())
+    }
+
+    /// Constant index of a mapping slot's base slot (`storage` only), the first of the
+    /// derivation constants [`Program::slot_keys`] describes: the base, then the keys,
+    /// outermost mapping first, right after the prelude's own constants.
+    pub fn mapping_base_constant(&self) -> Option<u8> {
+        self.slot_constant.map(|c| c + 1)
     }
 }
 
@@ -282,8 +293,9 @@ pub struct Output {
 ///
 /// Invariants checked by [`Program::validate`]: `ops.len() <= MAX_OPS`,
 /// `constants.len() <= MAX_CONSTANTS`, `1 <= outputs.len() <= MAX_OUTPUTS`, registers read by op
-/// `i` are `< i`, the filter and output registers are `< ops.len()`, and `Column` ids name a
-/// column of `table`. Plain outputs of a program that also has aggregates are its group keys
+/// `i` are `< i`, the filter and output registers are `< ops.len()`, `Column` ids name a
+/// column of `table`, and a non-zero `slot_keys` belongs to a single-point `storage` program
+/// whose slot constant is the mapping slot of its base and keys. Plain outputs of a program that also has aggregates are its group keys
 /// (`GROUP BY`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Program {
@@ -297,6 +309,13 @@ pub struct Program {
     pub filter: Option<u8>,
     /// The select list.
     pub outputs: Vec<Output>,
+    /// How many nested mapping keys the slot of a single-point `storage` program is derived
+    /// from (0 to [`MAX_SLOT_KEYS`]; 0 for other programs and for a slot given as a number).
+    /// When `n > 0` the constants after the [`PointsPrelude`]'s are the base slot and the `n`
+    /// keys, and the slot constant must equal their [`MappingPath::slot`]
+    /// ([`Program::validate`] checks it; the circuits recompute it with keccak256).
+    #[serde(default)]
+    pub slot_keys: u8,
 }
 
 impl Program {
@@ -333,6 +352,16 @@ impl Program {
         })
     }
 
+    /// The mapping path the slot constant is derived from, read from the constants
+    /// [`Program::slot_keys`] describes; `None` when `slot_keys` is 0 or the program has no
+    /// `storage` [`PointsPrelude`] or too few constants (which [`Program::validate`] rejects).
+    pub fn slot_path(&self) -> Option<MappingPath> {
+        let n = self.slot_keys as usize;
+        let base = self.points_prelude()?.mapping_base_constant()? as usize;
+        let words = self.constants.get(base..base + 1 + n).filter(|_| n > 0)?;
+        Some(MappingPath { base: words[0], keys: words[1..].to_vec() })
+    }
+
     /// Why this release's circuits cannot prove the program (`None` when they can): they cover
     /// aggregates without GROUP BY over `headers`, and over `accounts`/`storage` when the query
     /// names one point (the root circuit rejects plain outputs, the map circuits other tables
@@ -363,12 +392,12 @@ impl Program {
     }
 
     /// Canonical encoding, the preimage of `query_hash`: a fixed-length layout of
-    /// [`Program::ENCODED_LEN`] = 318 bytes, so the circuits read every field at a constant
+    /// [`Program::ENCODED_LEN`] = 319 bytes, so the circuits read every field at a constant
     /// offset. Unused slots are zero bytes.
     ///
     /// ```text
     /// offset  size      field
-    /// 0       1         version (= 1)
+    /// 0       1         version (= 2)
     /// 1       1         table
     /// 2       1         n_constants (<= MAX_CONSTANTS)
     /// 3       8 * 32    constants, 32-byte big-endian words
@@ -377,6 +406,7 @@ impl Program {
     /// 308     1         filter register (0xff = none)
     /// 309     1         n_outputs (<= MAX_OUTPUTS)
     /// 310     4 * 2     outputs: [aggregate, reg]
+    /// 318     1         slot_keys (<= MAX_SLOT_KEYS)
     /// ```
     ///
     /// The circuits execute all `MAX_OPS` op slots; a zero slot is `Column 0`, which cannot
@@ -401,6 +431,7 @@ impl Program {
             let at = Self::OUTPUTS_OFFSET + 2 * i;
             out[at..at + 2].copy_from_slice(&[o.aggregate as u8, o.reg]);
         }
+        out[Self::SLOT_KEYS_OFFSET] = self.slot_keys;
         out
     }
 
@@ -416,8 +447,10 @@ impl Program {
     pub const N_OUTPUTS_OFFSET: usize = Self::FILTER_OFFSET + 1;
     /// Offset of the output slots.
     pub const OUTPUTS_OFFSET: usize = Self::N_OUTPUTS_OFFSET + 1;
-    /// Length of [`Program::encode`] in bytes (318).
-    pub const ENCODED_LEN: usize = Self::OUTPUTS_OFFSET + 2 * MAX_OUTPUTS;
+    /// Offset of `slot_keys`.
+    pub const SLOT_KEYS_OFFSET: usize = Self::OUTPUTS_OFFSET + 2 * MAX_OUTPUTS;
+    /// Length of [`Program::encode`] in bytes (319).
+    pub const ENCODED_LEN: usize = Self::SLOT_KEYS_OFFSET + 1;
 
     /// `query_hash` = keccak256 of [`Program::encode`] (DESIGN.md §1).
     pub fn query_hash(&self) -> B256 {
@@ -600,6 +633,35 @@ impl Program {
                 );
             }
         }
+        if self.slot_keys > 0 {
+            let n = self.slot_keys as usize;
+            let reason = if n > MAX_SLOT_KEYS {
+                Some(format!("slot_keys = {n}, expected at most {MAX_SLOT_KEYS}"))
+            } else {
+                match (self.points_prelude().and_then(|p| p.slot_constant), self.slot_path()) {
+                    (Some(slot), Some(path)) if path.slot() == self.constants[slot as usize] => {
+                        None
+                    }
+                    (Some(slot), Some(path)) => Some(format!(
+                        "slot constant k{slot} = {:#x}, expected the mapping slot {:#x} of its \
+                         base and {n} key(s)",
+                        self.constants[slot as usize],
+                        path.slot()
+                    )),
+                    (Some(_), None) => Some(format!(
+                        "slot_keys = {n} needs {} derivation constants after the prelude's",
+                        n + 1
+                    )),
+                    (None, _) => Some(format!(
+                        "slot_keys = {n}, expected 0 for a program without a single-point \
+                         storage prelude"
+                    )),
+                }
+            };
+            if let Some(reason) = reason {
+                return invalid(None, reason);
+            }
+        }
         Ok(())
     }
 
@@ -621,6 +683,18 @@ impl Program {
                 Opcode::Not | Opcode::IsNull => writeln!(s, "r{i} = {} r{}", op.opcode, op.a),
                 _ => writeln!(s, "r{i} = {} r{}, r{}", op.opcode, op.a, op.b),
             };
+        }
+        if let (Some(slot), Some(base)) = (
+            self.points_prelude().and_then(|p| p.slot_constant),
+            self.points_prelude().and_then(|p| p.mapping_base_constant()),
+        ) {
+            if self.slot_keys > 0 {
+                let mut path = format!("k{base}");
+                for k in 1..=usize::from(self.slot_keys) {
+                    path = format!("mapping_slot(k{}, {path})", usize::from(base) + k);
+                }
+                let _ = writeln!(s, "slot k{slot} = {path}");
+            }
         }
         let _ = match self.filter {
             Some(f) => writeln!(s, "filter = r{f}"),
@@ -661,7 +735,7 @@ pub struct PlanDecodeError {
 }
 
 impl Program {
-    /// Inverse of [`Program::encode`]: the bytecode of a canonical 318-byte encoding. Output
+    /// Inverse of [`Program::encode`]: the bytecode of a canonical 319-byte encoding. Output
     /// names are `col{j}` and types `uint256` (neither is encoded).
     ///
     /// # Errors
@@ -669,11 +743,11 @@ impl Program {
     /// non-zero padding ([`PlanDecodeError`] names the byte).
     pub fn decode(bytes: &[u8]) -> Result<Self, PlanDecodeError> {
         let err = |offset, reason| PlanDecodeError { offset, reason };
-        if bytes.len() != Self::ENCODED_LEN {
-            return Err(err(bytes.len().min(Self::ENCODED_LEN), "length is not 318 bytes"));
+        if bytes.first().is_some_and(|v| *v != PLAN_ENCODING_VERSION) {
+            return Err(err(0, "unknown version (this build reads version 2)"));
         }
-        if bytes[0] != PLAN_ENCODING_VERSION {
-            return Err(err(0, "unknown version"));
+        if bytes.len() != Self::ENCODED_LEN {
+            return Err(err(bytes.len().min(Self::ENCODED_LEN), "length is not 319 bytes"));
         }
         let table = Table::from_u8(bytes[1]).ok_or(err(1, "unknown table"))?;
         let n_constants = bytes[2] as usize;
@@ -715,7 +789,11 @@ impl Program {
                 value_type: ValueType::Uint256,
             });
         }
-        let program = Program { table, constants, ops, filter, outputs };
+        let slot_keys = bytes[Self::SLOT_KEYS_OFFSET];
+        if slot_keys as usize > MAX_SLOT_KEYS {
+            return Err(err(Self::SLOT_KEYS_OFFSET, "too many slot keys"));
+        }
+        let program = Program { table, constants, ops, filter, outputs, slot_keys };
         if let Some(i) = program.encode().iter().zip(bytes).position(|(a, b)| a != b) {
             return Err(err(i, "non-zero padding"));
         }

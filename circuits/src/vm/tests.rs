@@ -62,6 +62,7 @@ fn program(constants: &[u64], ops: Vec<Op>, filter: Option<u8>, outputs: Vec<Out
         ops,
         filter,
         outputs,
+        slot_keys: 0,
     }
 }
 

@@ -91,6 +91,7 @@ fn program() -> Program {
             op(Opcode::Column, HeaderColumn::BaseFeePerGas as u8, 0),
         ],
         filter: Some(2),
+        slot_keys: 0,
         outputs: vec![
             out(Aggregate::CountStar, 0, "count"),
             out(Aggregate::Avg, 3, "avg_base_fee"),
@@ -298,6 +299,7 @@ fn constant_program(aggregates: &[Aggregate]) -> Program {
         ops: vec![Op { opcode: Opcode::Const, a: 0, b: 0 }],
         filter: None,
         outputs,
+        slot_keys: 0,
     }
 }
 

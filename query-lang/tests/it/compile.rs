@@ -32,7 +32,7 @@ fn aggregate_query_without_filter() {
     // Canonical fixed-length encoding, byte by byte (plan.rs): version, table, no constants,
     // 2 ops, no filter, 3 outputs; unused slots zero.
     let mut expected = vec![0u8; Program::ENCODED_LEN];
-    expected[..3].copy_from_slice(&[1, 0, 0]);
+    expected[..3].copy_from_slice(&[2, 0, 0]);
     expected[Program::N_OPS_OFFSET] = 2;
     expected[Program::OPS_OFFSET..Program::OPS_OFFSET + 6].copy_from_slice(&[0, 11, 0, 0, 10, 0]);
     expected[Program::FILTER_OFFSET] = 0xff;
@@ -43,7 +43,7 @@ fn aggregate_query_without_filter() {
     // Regression guard: changing the encoding or the planner changes this hash.
     assert_eq!(
         q.query_hash(),
-        b256!("e3d34edd9c4493fe84ec1737ab65e9172667edee9bc3764989b2a0bebc33db94")
+        b256!("346f84d22cdf16e0afaad85bf8e7d0436394aeab8204fde1aa709dc5112de095")
     );
 }
 
@@ -73,7 +73,7 @@ fn filter_desugaring_and_types() {
     assert!(!q.program.is_aggregate());
     assert_eq!(
         q.query_hash(),
-        b256!("e732b68af6d2d8a6d2992aa0d31413a14d6ba5cade3c168db674a18efdf9caac")
+        b256!("85c0fdebaf13f6fec8047039090d18d7efac15ec7f77343a4f1b509064e8edbf")
     );
 }
 

@@ -236,3 +236,86 @@ fn single_point_queries_start_with_the_points_prelude() {
     assert!(q.program.points_prelude().is_some());
     assert!(q.program.unprovable_reason().unwrap().contains("only aggregate"));
 }
+
+/// A single-point slot written with `mapping_slot` carries its derivation: the base slot and
+/// the keys follow the prelude's constants and `slot_keys` counts the keys, so the circuits
+/// recompute the slot from what the user named. A program whose slot constant disagrees with
+/// its derivation is invalid; more than `MAX_SLOT_KEYS` keys fold to a plain slot.
+#[test]
+fn mapping_slots_carry_their_derivation() {
+    use annals_query_lang::plan::{Program, MAX_SLOT_KEYS};
+    let holder = U256::from(0xabcdu64);
+    let spender = U256::from(0x1234u64);
+    let q = compile(&format!(
+        "SELECT MAX(value) FROM storage WHERE address = {TOKEN} \
+         AND slot = mapping_slot({spender}, mapping_slot({holder}, 1)) \
+         AND block_number BETWEEN 1 AND 8 AND block_number % 4 = 0"
+    ))
+    .unwrap();
+    let p = &q.program;
+    let slot = mapping_slot(spender, mapping_slot(holder, U256::from(1)));
+    assert_eq!(p.slot_keys, 2);
+    assert_eq!(p.constants[3..7], [slot, U256::from(1), holder, spender]);
+    assert_eq!(p.slot_path().unwrap().slot(), slot);
+    assert_eq!(p.unprovable_reason(), None);
+    assert!(
+        p.disassemble().contains("k3 = mapping_slot(k6, mapping_slot(k5, k4))"),
+        "{}",
+        p.disassemble()
+    );
+    let enc = p.encode();
+    assert_eq!(enc[Program::SLOT_KEYS_OFFSET], 2);
+    assert_eq!(&Program::decode(&enc).unwrap().encode(), &enc);
+
+    // A literal slot has no derivation.
+    let q = compile(&format!(
+        "SELECT MAX(value) FROM storage WHERE address = {TOKEN} AND slot = 5 \
+         AND block_number BETWEEN 1 AND 8"
+    ))
+    .unwrap();
+    assert_eq!((q.program.slot_keys, q.program.constants.len()), (0, 2));
+
+    // A slot constant that is not the mapping slot of its base and keys is invalid.
+    let mut bad = p.clone();
+    bad.constants[5] = holder + U256::from(1);
+    let err = bad.validate().unwrap_err().to_string();
+    assert!(err.contains("expected the mapping slot"), "{err}");
+    let mut bad = p.clone();
+    bad.constants.truncate(6);
+    assert!(bad.validate().unwrap_err().to_string().contains("derivation constants"));
+    let mut bad = p.clone();
+    bad.slot_keys = MAX_SLOT_KEYS as u8 + 1;
+    assert!(bad.validate().is_err());
+    let mut enc = p.encode();
+    enc[Program::SLOT_KEYS_OFFSET] = MAX_SLOT_KEYS as u8 + 1;
+    assert_eq!(Program::decode(&enc).unwrap_err().offset, Program::SLOT_KEYS_OFFSET);
+    let headers = compile("SELECT COUNT(*) FROM headers WHERE number BETWEEN 1 AND 2").unwrap();
+    let mut bad = headers.program.clone();
+    bad.slot_keys = 1;
+    assert!(bad.validate().unwrap_err().to_string().contains("expected 0"));
+
+    // Three keys fill a sampled program's pool (k, r, address, slot, base, 3 keys); another
+    // literal does not fit, so that query is planned without the derivation.
+    let three = "mapping_slot(3, mapping_slot(2, mapping_slot(1, 0)))";
+    let sampled = |extra: &str| {
+        compile(&format!(
+            "SELECT COUNT(*) FROM storage WHERE address = {TOKEN} AND slot = {three}{extra} \
+             AND block_number BETWEEN 1 AND 8 AND block_number % 4 = 0"
+        ))
+        .unwrap()
+    };
+    let q = sampled("");
+    assert_eq!((q.program.slot_keys, q.program.constants.len()), (3, 8));
+    let q = sampled(" AND block_number >= 5");
+    assert_eq!((q.program.slot_keys, q.program.constants.len()), (0, 5));
+    assert_eq!(q.program.unprovable_reason(), None);
+
+    // Four nested keys exceed MAX_SLOT_KEYS: folded, no derivation.
+    let q = compile(&format!(
+        "SELECT MAX(value) FROM storage WHERE address = {TOKEN} \
+         AND slot = mapping_slot(4, mapping_slot(3, mapping_slot(2, mapping_slot(1, 0)))) \
+         AND block_number BETWEEN 1 AND 8"
+    ))
+    .unwrap();
+    assert_eq!((q.program.slot_keys, q.program.constants.len()), (0, 2));
+}
