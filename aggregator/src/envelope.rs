@@ -29,7 +29,7 @@ pub struct ProofEnvelope {
     pub format: String,
     /// The SQL text the plan was compiled from (informational; `plan` is what is proven).
     pub sql: String,
-    /// The 318-byte canonical plan encoding, 0x-hex; `query_hash = keccak256(plan)`.
+    /// The 319-byte canonical plan encoding, 0x-hex; `query_hash = keccak256(plan)`.
     pub plan: String,
     /// `query_hash`.
     pub query_hash: B256,

@@ -300,6 +300,9 @@ pub fn verify_with(root: &RootVerifier, env: &ProofEnvelope) -> Result<VerifiedS
     let plan = env.plan_bytes()?;
     let program =
         Program::decode(&plan).map_err(|e| AggregatorError::Malformed(format!("plan: {e}")))?;
+    // The circuits check what they read (the slot derivation only where a slot is proven);
+    // a plan the native evaluator would refuse is refused here too.
+    program.validate().map_err(|e| AggregatorError::Malformed(format!("plan: {e}")))?;
     let rows = env.check_hashes(&program)?;
     let proof = Proof::from_bytes(env.proof_bytes()?, &root.common)
         .map_err(|e| AggregatorError::Malformed(format!("proof: {e}")))?;

@@ -1,10 +1,10 @@
-//! Binding the plan VM's program targets to the 318 bytes of the canonical plan encoding
+//! Binding the plan VM's program targets to the 319 bytes of the canonical plan encoding
 //! (`annals_query_lang::plan::Program::encode`), so that the map leaves and the root read the
 //! program from the very bytes that `program_hash` (Poseidon) and `query_hash` (keccak256)
 //! commit to.
 
 use annals_query_lang::plan::{
-    Opcode, PointsPrelude, Program, Table, MAX_CONSTANTS, MAX_OPS, MAX_OUTPUTS,
+    Opcode, PointsPrelude, Program, Table, MAX_CONSTANTS, MAX_OPS, MAX_OUTPUTS, MAX_SLOT_KEYS,
     PLAN_ENCODING_VERSION,
 };
 use plonky2::field::types::Field;
@@ -16,6 +16,7 @@ use plonky2::plonk::circuit_builder::CircuitBuilder;
 use plonky2::plonk::config::Hasher;
 
 use super::{D, F};
+use crate::keccak::CircuitBuilderKeccak;
 use crate::vm::{CircuitBuilderVm, ProgramTargets, NUM_AGGREGATES};
 use annals_query_lang::plan::NUM_OPCODES;
 
@@ -132,12 +133,17 @@ pub struct PointsPreludeTargets {
     pub address: [Target; 20],
     /// The slot constant's 32 bytes, big-endian, for `storage`; zeros for other tables.
     pub slot: [Target; 32],
+    /// One-hot flags of the `slot_keys` byte (`slot_keys[n]` is set for `n` keys), which is
+    /// constrained to `0..=MAX_SLOT_KEYS`, and to 0 unless the table is `storage`.
+    pub slot_keys: [BoolTarget; MAX_SLOT_KEYS + 1],
 }
 
 /// Checks, when the plan's table is `accounts` or `storage`, that the program starts with the
 /// [`PointsPrelude`] (sampled or not, as the witness `sampled` says) and that its filter is the
 /// prelude's register or `And(prelude register, x)`; reads the point from the prelude's
-/// constants. For other tables nothing is checked (the flags are 0).
+/// constants. For other tables nothing is checked (the flags are 0) but that `slot_keys` is 0;
+/// for every table `slot_keys <= MAX_SLOT_KEYS` (one-hot flags). [`add_slot_derivation`]
+/// checks the derivation itself.
 ///
 /// Every byte of the prelude's ops is compared with the layout of `annals_query_lang`, so the
 /// op bytes decide `sampled`: a sampled prelude starts with `Column 0`, an unsampled one with
@@ -210,12 +216,69 @@ pub fn add_points_prelude(
         .into_iter()
         .map(|x| b.mul(is_storage.target, x))
         .collect();
+
+    // slot_keys: n = Σ i·flag_i with one flag set, and n = 0 unless `storage`.
+    let n = plan.bytes[Program::SLOT_KEYS_OFFSET];
+    let slot_keys: [BoolTarget; MAX_SLOT_KEYS + 1] =
+        core::array::from_fn(|_| b.add_virtual_bool_target_safe());
+    let one = b.one();
+    let flags: Vec<Target> = slot_keys.iter().map(|f| f.target).collect();
+    let sum = b.add_many(&flags);
+    b.connect(sum, one);
+    let mut weighted = b.zero();
+    for (i, f) in slot_keys.iter().enumerate() {
+        weighted = b.mul_const_add(F::from_canonical_usize(i), f.target, weighted);
+    }
+    b.connect(weighted, n);
+    let not_storage = b.not(is_storage);
+    let t = b.mul(not_storage.target, n);
+    b.assert_zero(t);
     PointsPreludeTargets {
         is_points,
         is_storage,
         sampled,
         address: core::array::from_fn(|i| address_word[12 + i]),
         slot: core::array::from_fn(|i| slot[i]),
+        slot_keys,
+    }
+}
+
+/// Checks that the slot constant of a `storage` program with `slot_keys = n > 0` is the
+/// mapping slot of its base and keys: `d_0 = base`, `d_j = keccak256(key_j ‖ d_{j−1})` (the
+/// Solidity layout, both 32-byte big-endian words; `annals_query_lang::columns::mapping_slot`)
+/// and `slot = d_n`. One keccak-f permutation per possible key ([`MAX_SLOT_KEYS`]), computed
+/// whatever `n` is; nothing is checked when `n = 0`. The base and keys are the constant words
+/// after the prelude's ([`PointsPrelude::mapping_base_constant`]): from index 4 when sampled,
+/// 2 otherwise. Only the leaf that proves a slot needs this.
+pub fn add_slot_derivation(
+    b: &mut CircuitBuilder<F, D>,
+    plan: &PlanTargets,
+    prelude: &PointsPreludeTargets,
+) {
+    let word = |j: usize| &plan.bytes[Program::CONSTANTS_OFFSET + 32 * j..][..32];
+    let derivation: Vec<Vec<Target>> = (0..=MAX_SLOT_KEYS)
+        .map(|j| {
+            word(4 + j)
+                .iter()
+                .zip(word(2 + j))
+                .map(|(&s, &u)| b.select(prelude.sampled, s, u))
+                .collect()
+        })
+        .collect();
+    let mut d: [Target; 32] = core::array::from_fn(|i| derivation[0][i]);
+    let mut diff = [b.zero(); 32];
+    for j in 1..=MAX_SLOT_KEYS {
+        let mut preimage = derivation[j].clone();
+        preimage.extend_from_slice(&d);
+        d = b.keccak256_fixed(&preimage);
+        for i in 0..32 {
+            // diff += flag_j · (slot − d_j)
+            let delta = b.sub(prelude.slot[i], d[i]);
+            diff[i] = b.mul_add(prelude.slot_keys[j].target, delta, diff[i]);
+        }
+    }
+    for x in diff {
+        b.assert_zero(x);
     }
 }
 
@@ -230,5 +293,9 @@ pub fn set_points_prelude(
     program: &Program,
 ) -> anyhow::Result<()> {
     let sampled = program.points_prelude().is_some_and(|p| p.sample_reg.is_some());
-    pw.set_bool_target(t.sampled, sampled)
+    pw.set_bool_target(t.sampled, sampled)?;
+    for (i, f) in t.slot_keys.iter().enumerate() {
+        pw.set_bool_target(*f, i == program.slot_keys as usize)?;
+    }
+    Ok(())
 }

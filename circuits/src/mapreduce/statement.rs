@@ -5,7 +5,7 @@
 //!
 //! | offset | len | field |
 //! |---|---|---|
-//! | 0 | 4 | `program_hash`: Poseidon hash of the 318-byte plan encoding (one element per byte) |
+//! | 0 | 4 | `program_hash`: Poseidon hash of the 319-byte plan encoding (one element per byte) |
 //! | 4 | 1 | `from_block` (< 2^32) |
 //! | 5 | 1 | `to_block` (< 2^32) |
 //! | 6 | 8 | `first_parent_hash`: parent hash of `from_block`, 8 big-endian u32 words |

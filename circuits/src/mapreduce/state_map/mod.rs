@@ -10,6 +10,9 @@
 //!   [`annals_query_lang::plan::PointsPrelude`] (see [`add_points_prelude`]); the point
 //!   (address, and slot for `storage`) is read from the prelude's constants, so the row proven
 //!   is the point the query names, and the prelude's conjuncts reject every other point.
+//!   A slot written as a mapping entry (`slot_keys > 0`) is recomputed from the base slot and
+//!   keys the program carries ([`add_slot_derivation`]: keccak256 per key), so the slot
+//!   proven is the one the user named.
 //! - The account: an inclusion or exclusion proof of `keccak256(address)` (64 nibbles) in
 //!   `state_root`; the leaf decoded ([`crate::state::decode_account`]), or the empty account.
 //! - The storage value (`storage`): an inclusion or exclusion proof of `keccak256(slot)` in the
@@ -23,7 +26,8 @@
 //! # Cost
 //! Two [`crate::mpt`] paths of [`ACCOUNT_MAX_DEPTH`] and [`STORAGE_MAX_DEPTH`] levels of
 //! [`MAX_BRANCH_NODE_BYTES`] (about 9,600 rows each, 7,400 of them keccak) dominate; with the
-//! header (5 permutations), two keyed hashes and the VM the circuit fits 2^18 rows.
+//! header (5 permutations), two keyed hashes, the slot derivation (3 permutations) and the VM
+//! the circuit fits 2^18 rows.
 
 use alloy_primitives::{keccak256, Address, B256, U256};
 use annals_query_lang::columns::NUM_HEADER_COLUMNS;
@@ -39,7 +43,8 @@ use super::header_map::{
     add_header_link, register_block_statement, set_header_link, HeaderLinkTargets,
 };
 use super::plan::{
-    add_plan, add_points_prelude, set_plan, set_points_prelude, PlanTargets, PointsPreludeTargets,
+    add_plan, add_points_prelude, add_slot_derivation, set_plan, set_points_prelude, PlanTargets,
+    PointsPreludeTargets,
 };
 use super::statement::PartialAggregateTargets;
 use super::{Cfg, Proof, D, F};
@@ -140,6 +145,7 @@ pub fn wire_state_map(cfg: StateMapConfig) -> (CircuitBuilder<F, D>, StateMapTar
     let prelude = add_points_prelude(&mut b, &plan);
     let one = b.one();
     b.connect(prelude.is_points.target, one);
+    add_slot_derivation(&mut b, &plan, &prelude);
 
     // The account at keccak256(address) in state_root.
     let account_path = b.add_mpt_proof(&StateMapConfig::mpt(cfg.account_depth));

@@ -1,5 +1,6 @@
 //! The `state_map` leaf on a state built with alloy-trie (41 accounts, a token with 40 set
-//! slots; paths of up to 3 nodes, so a small circuit serves): rows equal the native
+//! slots plus a `balanceOf` and an `allowance` entry; paths of up to 3 nodes, so a small
+//! circuit serves): rows equal the native
 //! evaluator's for a set slot, an account, and an unset slot of an absent account; and the
 //! proofs the issue names must not prove: a value from another slot, a proof against another
 //! block's root, a forged intermediate node, an exclusion proof for a key that exists. The
@@ -14,7 +15,7 @@ use crate::mpt::testing::trie_proof;
 use alloy_consensus::Header;
 use alloy_primitives::{keccak256, Address, B256, U256};
 use alloy_trie::TrieAccount;
-use annals_query_lang::columns::{account_row, storage_row};
+use annals_query_lang::columns::{account_row, mapping_slot, storage_row};
 use annals_query_lang::{compile, CompiledQuery};
 use std::sync::OnceLock;
 
@@ -44,8 +45,21 @@ fn slot_value(i: u64) -> U256 {
     U256::from(i * 1_000_003 + 7) << 100
 }
 
+/// The token's `balanceOf[HOLDER]` (mapping at slot 0) and `allowance[HOLDER][SPENDER]`
+/// (slot 1), as Solidity lays them out.
+const HOLDER: u64 = 0x11;
+const SPENDER: u64 = 0x22;
+
+fn balance_slot() -> B256 {
+    B256::from(mapping_slot(U256::from(HOLDER), U256::ZERO))
+}
+
+fn allowance_slot() -> B256 {
+    B256::from(mapping_slot(U256::from(SPENDER), mapping_slot(U256::from(HOLDER), U256::from(1))))
+}
+
 /// 40 externally owned accounts (nonce i, balance i ether) and the token, whose storage holds
-/// slots 1..=40.
+/// slots 1..=40, [`balance_slot`] = 41 and [`allowance_slot`] = 42 (as `slot_value`).
 struct World {
     accounts: Vec<(Address, TrieAccount)>,
     storage: Vec<(Vec<u8>, Vec<u8>)>,
@@ -55,7 +69,9 @@ fn world() -> &'static World {
     static W: OnceLock<World> = OnceLock::new();
     W.get_or_init(|| {
         let storage: Vec<(Vec<u8>, Vec<u8>)> = (1..=40u64)
-            .map(|i| (keccak256(slot(i)).to_vec(), alloy_rlp::encode(slot_value(i))))
+            .map(|i| (slot(i), slot_value(i)))
+            .chain([(balance_slot(), slot_value(41)), (allowance_slot(), slot_value(42))])
+            .map(|(s, v)| (keccak256(s).to_vec(), alloy_rlp::encode(v)))
             .collect();
         let (storage_root, _, _) = trie_proof(&storage, &[0; 32]);
         let mut accounts: Vec<(Address, TrieAccount)> = (1..=40u64)
@@ -109,12 +125,20 @@ fn statement(proof: &Proof) -> Statement {
 
 /// Proves and verifies; an error (or a prover panic) is a rejection.
 fn prove(q: &CompiledQuery, rlp: &[u8], p: &PointWitness) -> anyhow::Result<Statement> {
+    prove_program(&q.program, rlp, p).map(|proof| statement(&proof))
+}
+
+/// [`prove`] for a program that may be hand-made (the prover does not validate it).
+fn prove_program(
+    program: &annals_query_lang::plan::Program,
+    rlp: &[u8],
+    p: &PointWitness,
+) -> anyhow::Result<Proof> {
     let c = circuit();
-    let proof =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| c.prove(&q.program, rlp, p)))
-            .map_err(|_| anyhow::anyhow!("prover panicked"))??;
+    let proof = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| c.prove(program, rlp, p)))
+        .map_err(|_| anyhow::anyhow!("prover panicked"))??;
     c.data.verify(proof.clone())?;
-    Ok(statement(&proof))
+    Ok(proof)
 }
 
 /// The native result of `q` on one row, as the statement's first slots must finalize to.
@@ -268,6 +292,9 @@ fn header_leaf_rejects_a_tampered_points_prelude() {
         set_header_link(&mut pw, &t.header, &rlp)?;
         set_plan(&mut pw, &t.plan, program)?;
         pw.set_bool_target(t.prelude.sampled, sampled)?;
+        for (i, f) in t.prelude.slot_keys.iter().enumerate() {
+            pw.set_bool_target(*f, i == 0)?;
+        }
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| h.data.prove(pw)))
             .map_err(|_| anyhow::anyhow!("panic"))
             .and_then(|r| r)
@@ -281,4 +308,49 @@ fn header_leaf_rejects_a_tampered_points_prelude() {
     negated.filter = Some((negated.ops.len() - 1) as u8);
     assert!(negated.points_prelude().is_none());
     assert!(run(&negated, true).is_err(), "a filter that negates the prelude");
+}
+
+/// A slot written as `mapping_slot(..)` is recomputed in the circuit from the base slot and
+/// the keys the program carries: `balanceOf[holder]` (one key) and `allowance[holder][spender]`
+/// (two) prove and equal the native rows; a program whose keys (or key count) do not derive
+/// its slot constant is rejected, though the storage proof is the slot constant's.
+#[test]
+fn mapping_slots_are_derived_in_circuit() {
+    let w = world();
+    let query = |slot_sql: &str| {
+        compile(&format!(
+            "SELECT SUM(value) FROM storage WHERE address = {} AND slot = {slot_sql} \
+             AND block_number BETWEEN {BLOCK} AND {BLOCK}",
+            token()
+        ))
+        .unwrap()
+    };
+    let cases = [
+        (format!("mapping_slot({HOLDER}, 0)"), balance_slot(), 41, 1),
+        (format!("mapping_slot({SPENDER}, mapping_slot({HOLDER}, 1))"), allowance_slot(), 42, 2),
+    ];
+    let mut last = None;
+    for (slot_sql, s, i, keys) in cases {
+        let q = query(&slot_sql);
+        assert_eq!(q.program.slot_keys, keys);
+        let (root, p) = point(w, token(), Some(s));
+        assert!(p.slot_exists);
+        let rlp = header_rlp(BLOCK, root);
+        let st = prove(&q, &rlp, &p).unwrap();
+        let v = slot_value(i);
+        assert_eq!(native(&q, storage_row(BLOCK, token(), s, v)), vec![Some(v)]);
+        assert_eq!((st.aggregates[0].count, st.aggregates[0].sum), (1, v));
+        last = Some((q, rlp, p));
+    }
+    let (q, rlp, p) = last.unwrap();
+    let base = q.program.points_prelude().unwrap().mapping_base_constant().unwrap() as usize;
+    // Another holder: the derivation names another slot than the one proven.
+    let mut other_key = q.program.clone();
+    other_key.constants[base + 1] += U256::from(1);
+    assert!(other_key.validate().is_err());
+    assert!(prove_program(&other_key, &rlp, &p).is_err(), "a key that does not derive the slot");
+    // One key fewer: keccak256(holder ‖ 1) is not the allowance slot.
+    let mut fewer = q.program.clone();
+    fewer.slot_keys = 1;
+    assert!(prove_program(&fewer, &rlp, &p).is_err(), "a key count that does not derive it");
 }
