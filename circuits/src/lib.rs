@@ -5,6 +5,7 @@
 //!
 //! No feature flags.
 
+pub mod bn254;
 pub mod header;
 pub mod keccak;
 pub mod keccak_stark;

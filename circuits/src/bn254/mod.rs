@@ -1,0 +1,40 @@
+//! The plonky2 side of the EVM wrap (issue 6, DESIGN.md §5): a [`GenericConfig`] whose Merkle
+//! trees and Fiat–Shamir challenger use Poseidon over the BN254 scalar field `Fr`, so that the
+//! last plonky2 proof of a query can be verified by an R1CS circuit over `Fr` (Groth16) without
+//! emulating Goldilocks Poseidon for every Merkle hash.
+//!
+//! - [`poseidon`]: the permutation (width 4, `x^5`, 8 full + 56 partial rounds, constants from
+//!   arkworks' Grain LFSR, exactly [`ark_crypto_primitives::sponge::poseidon`]'s), the
+//!   [`Hasher`](plonky2::plonk::config::Hasher) [`PoseidonBn254Hash`] and the challenger's
+//!   [`PoseidonBn254Permutation`] over 12 Goldilocks elements.
+//! - [`PoseidonBn254GoldilocksConfig`]: Goldilocks field and its quadratic extension (the
+//!   circuit is unchanged), [`PoseidonBn254Hash`] for Merkle trees and the challenger, and
+//!   Goldilocks Poseidon as the inner hasher (public-input hash), as plonky2 requires an
+//!   algebraic one there.
+//!
+//! Not built yet: the shrink of the root to a fixed shape, the R1CS verifier, Groth16 and the
+//! Solidity verifier.
+
+pub mod poseidon;
+
+#[cfg(test)]
+mod tests;
+
+use plonky2::field::extension::quadratic::QuadraticExtension;
+use plonky2::field::goldilocks_field::GoldilocksField;
+use plonky2::hash::poseidon::PoseidonHash;
+use plonky2::plonk::config::GenericConfig;
+
+pub use poseidon::{Bn254HashOut, PoseidonBn254Hash, PoseidonBn254Permutation};
+
+/// plonky2 configuration of the last proof before the Groth16 wrap: Goldilocks (`D = 2`),
+/// Merkle caps, paths and the Fiat–Shamir transcript hashed with [`PoseidonBn254Hash`].
+#[derive(Debug, Copy, Clone, Default, Eq, PartialEq)]
+pub struct PoseidonBn254GoldilocksConfig;
+
+impl GenericConfig<2> for PoseidonBn254GoldilocksConfig {
+    type F = GoldilocksField;
+    type FE = QuadraticExtension<GoldilocksField>;
+    type Hasher = PoseidonBn254Hash;
+    type InnerHasher = PoseidonHash;
+}
