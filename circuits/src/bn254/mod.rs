@@ -7,6 +7,9 @@
 //!   arkworks' Grain LFSR, exactly [`ark_crypto_primitives::sponge::poseidon`]'s), the
 //!   [`Hasher`](plonky2::plonk::config::Hasher) [`PoseidonBn254Hash`] and the challenger's
 //!   [`PoseidonBn254Permutation`] over 12 Goldilocks elements.
+//! - [`goldilocks`]: Goldilocks and its quadratic extension emulated in an R1CS over `Fr`
+//!   (range-checked canonical values, one reduction per operation), the arithmetic of the
+//!   R1CS verifier to come.
 //! - [`PoseidonBn254GoldilocksConfig`]: Goldilocks field and its quadratic extension (the
 //!   circuit is unchanged), [`PoseidonBn254Hash`] for Merkle trees and the challenger, and
 //!   Goldilocks Poseidon as the inner hasher (public-input hash), as plonky2 requires an
@@ -15,6 +18,7 @@
 //! Not built yet: the shrink of the root to a fixed shape, the R1CS verifier, Groth16 and the
 //! Solidity verifier.
 
+pub mod goldilocks;
 pub mod poseidon;
 
 #[cfg(test)]
