@@ -10,6 +10,8 @@
 //! - [`goldilocks`]: Goldilocks and its quadratic extension emulated in an R1CS over `Fr`
 //!   (range-checked canonical values, one reduction per operation), the arithmetic of the
 //!   R1CS verifier to come.
+//! - [`poseidon_var`]: the permutation, the Merkle hashing and path verification, and the
+//!   challenger's permutation as R1CS gadgets, each tested equal to its native twin.
 //! - [`PoseidonBn254GoldilocksConfig`]: Goldilocks field and its quadratic extension (the
 //!   circuit is unchanged), [`PoseidonBn254Hash`] for Merkle trees and the challenger, and
 //!   Goldilocks Poseidon as the inner hasher (public-input hash), as plonky2 requires an
@@ -20,6 +22,7 @@
 
 pub mod goldilocks;
 pub mod poseidon;
+pub mod poseidon_var;
 
 #[cfg(test)]
 mod tests;
