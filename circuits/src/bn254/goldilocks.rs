@@ -93,6 +93,13 @@ impl GoldilocksVar {
         Self::new_witness_u64(cs, value.map(|v| v.to_canonical_u64()))
     }
 
+    /// The value of at most 63 little-endian bits (below `2^63 < p`, so canonical without
+    /// further checks; the bits must be boolean-constrained, as [`Boolean`] variables are).
+    pub fn from_bits_le(bits: &[Boolean<Fr>]) -> Result<Self> {
+        assert!(bits.len() <= 63, "{} bits may exceed p", bits.len());
+        Ok(Self(Boolean::le_bits_to_fp(bits)?))
+    }
+
     /// The `Fr` variable (canonical value).
     pub fn fr(&self) -> &FpVar<Fr> {
         &self.0
@@ -106,6 +113,10 @@ impl GoldilocksVar {
     /// Reduces an `Fr` variable whose integer value is below `2^bits` (the caller's bound,
     /// from how it was computed; `64 <= bits <= 250`) mod `p`.
     pub fn reduce(x: &FpVar<Fr>, bits: usize) -> Result<Self> {
+        if let FpVar::Constant(c) = x {
+            let v = U256::from_le_slice(&c.into_bigint().to_bytes_le()) % U256::from(P);
+            return Ok(Self(FpVar::constant(fr(v))));
+        }
         let hint = value_of(x).map(|v| (v / U256::from(P), v % U256::from(P)));
         Self::reduce_with_hint(x, bits, hint)
     }

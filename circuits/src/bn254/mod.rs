@@ -11,7 +11,9 @@
 //!   (range-checked canonical values, one reduction per operation), the arithmetic of the
 //!   R1CS verifier to come.
 //! - [`poseidon_var`]: the permutation, the Merkle hashing and path verification, and the
-//!   challenger's permutation as R1CS gadgets, each tested equal to its native twin.
+//!   challenger's permutation as R1CS gadgets, each tested equal to its native twin;
+//!   [`challenger_var`]: plonky2's Fiat–Shamir challenger on them, tested on a real proof's
+//!   transcript.
 //! - [`PoseidonBn254GoldilocksConfig`]: Goldilocks field and its quadratic extension (the
 //!   circuit is unchanged), [`PoseidonBn254Hash`] for Merkle trees and the challenger, and
 //!   Goldilocks Poseidon as the inner hasher (public-input hash), as plonky2 requires an
@@ -20,6 +22,7 @@
 //! Not built yet: the shrink of the root to a fixed shape, the R1CS verifier, Groth16 and the
 //! Solidity verifier.
 
+pub mod challenger_var;
 pub mod goldilocks;
 pub mod poseidon;
 pub mod poseidon_var;

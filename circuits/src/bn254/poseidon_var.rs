@@ -13,11 +13,11 @@ use super::goldilocks::GoldilocksVar;
 use super::poseidon::{config, FULL_ROUNDS, GOLDILOCKS_PER_FR, PARTIAL_ROUNDS, RATE, WIDTH};
 use ark_bn254::Fr;
 use ark_r1cs_std::boolean::Boolean;
+use ark_r1cs_std::convert::ToBitsGadget;
 use ark_r1cs_std::eq::EqGadget;
 use ark_r1cs_std::fields::fp::FpVar;
 use ark_r1cs_std::fields::FieldVar;
 use ark_r1cs_std::select::CondSelectGadget;
-use ark_r1cs_std::convert::ToBitsGadget;
 use ark_relations::r1cs::SynthesisError;
 
 type Result<T> = core::result::Result<T, SynthesisError>;
