@@ -13,7 +13,8 @@
 //! - [`poseidon_var`]: the permutation, the Merkle hashing and path verification, and the
 //!   challenger's permutation as R1CS gadgets, each tested equal to its native twin;
 //!   [`challenger_var`]: plonky2's Fiat–Shamir challenger on them, tested on a real proof's
-//!   transcript.
+//!   transcript; [`poseidon_goldilocks_var`]: plonky2's Goldilocks Poseidon (the public-inputs
+//!   hash) in R1CS.
 //! - [`PoseidonBn254GoldilocksConfig`]: Goldilocks field and its quadratic extension (the
 //!   circuit is unchanged), [`PoseidonBn254Hash`] for Merkle trees and the challenger, and
 //!   Goldilocks Poseidon as the inner hasher (public-input hash), as plonky2 requires an
@@ -25,6 +26,7 @@
 pub mod challenger_var;
 pub mod goldilocks;
 pub mod poseidon;
+pub mod poseidon_goldilocks_var;
 pub mod poseidon_var;
 
 #[cfg(test)]
