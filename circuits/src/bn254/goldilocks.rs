@@ -157,6 +157,14 @@ impl GoldilocksVar {
     pub fn enforce_equal(&self, other: &Self) -> Result<()> {
         self.0.enforce_equal(&other.0)
     }
+
+    /// `a^{-1}`: a witness `b` with `a · b = 1` (unsatisfiable for `a = 0`).
+    pub fn inverse(&self) -> Result<Self> {
+        let inv = self.value().map(|v| v.try_inverse().unwrap_or(GoldilocksField::ZERO));
+        let b = Self::new_witness(&self.0.cs(), inv)?;
+        self.mul(&b)?.enforce_equal(&Self::constant(GoldilocksField::ONE))?;
+        Ok(b)
+    }
 }
 
 /// An element `c0 + c1·X` of the quadratic extension `F_p[X]/(X^2 − 7)`.
@@ -209,6 +217,21 @@ impl GoldilocksExtVar {
     pub fn enforce_equal(&self, other: &Self) -> Result<()> {
         self.0[0].enforce_equal(&other.0[0])?;
         self.0[1].enforce_equal(&other.0[1])
+    }
+
+    /// `s · (c0 + c1 X)` for a base-field `s`.
+    pub fn scalar_mul(&self, s: &GoldilocksVar) -> Result<Self> {
+        Ok(Self([self.0[0].mul(s)?, self.0[1].mul(s)?]))
+    }
+
+    /// The inverse: a witness `b` with `a · b = 1` (unsatisfiable for `a = 0`).
+    pub fn inverse(&self) -> Result<Self> {
+        let cs = self.0[0].fr().cs().or(self.0[1].fr().cs());
+        let inv = self.value().map(|v| v.try_inverse().unwrap_or(Field::ZERO));
+        let b = Self::new_witness(&cs, inv)?;
+        let one = Self::constant(QuadraticExtension([GoldilocksField::ONE, GoldilocksField::ZERO]));
+        self.mul(&b)?.enforce_equal(&one)?;
+        Ok(b)
     }
 }
 

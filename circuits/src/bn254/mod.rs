@@ -14,7 +14,7 @@
 //!   challenger's permutation as R1CS gadgets, each tested equal to its native twin;
 //!   [`challenger_var`]: plonky2's Fiat–Shamir challenger on them, tested on a real proof's
 //!   transcript; [`poseidon_goldilocks_var`]: plonky2's Goldilocks Poseidon (the public-inputs
-//!   hash) in R1CS.
+//!   hash) in R1CS; [`fri_var`]: one FRI folding step (coset interpolation at `beta`).
 //! - [`PoseidonBn254GoldilocksConfig`]: Goldilocks field and its quadratic extension (the
 //!   circuit is unchanged), [`PoseidonBn254Hash`] for Merkle trees and the challenger, and
 //!   Goldilocks Poseidon as the inner hasher (public-input hash), as plonky2 requires an
@@ -24,6 +24,7 @@
 //! Solidity verifier.
 
 pub mod challenger_var;
+pub mod fri_var;
 pub mod goldilocks;
 pub mod poseidon;
 pub mod poseidon_goldilocks_var;
