@@ -33,6 +33,11 @@ type Result<T> = core::result::Result<T, SynthesisError>;
 /// `P'(x^n)` from `evals` = `P` on the coset of `x` (see the module docs); `index` is the
 /// position of `x` within its coset (`k` bits, little-endian) and `evals.len() = 2^k`.
 ///
+/// Preconditions the caller (the FRI query check) must constrain: `x` is the query point
+/// that `index` and the query's remaining index bits name (plonky2's `subgroup_x`), and
+/// `evals[index]` equals the previous layer's folded value (or the initial openings'
+/// combination), as plonky2's verifier checks.
+///
 /// # Errors
 /// Only [`SynthesisError`]s of the constraint system.
 pub fn fri_fold_var(
@@ -66,7 +71,10 @@ pub fn fri_fold_var(
     // Σ_i x_i · y_i / (β − x_i), with y_i = evals[reverse_bits(i)].
     let mut sum = GoldilocksExtVar::constant(QuadraticExtension([F::ZERO, F::ZERO]));
     for i in 0..n {
-        let x_i = GoldilocksVar::reduce(&(s.fr() * Fr::from(g.exp_u64(i as u64).0)), 128)?;
+        let x_i = GoldilocksVar::reduce(
+            &(s.fr() * Fr::from(g.exp_u64(i as u64).to_canonical_u64())),
+            128,
+        )?;
         let y_i = &evals[reverse_bits(i, k)];
         let d = GoldilocksExtVar([beta.0[0].sub(&x_i)?, beta.0[1].clone()]);
         let term = d.inverse()?.mul(&y_i.scalar_mul(&x_i)?)?;

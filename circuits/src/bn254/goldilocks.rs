@@ -158,8 +158,13 @@ impl GoldilocksVar {
         self.0.enforce_equal(&other.0)
     }
 
-    /// `a^{-1}`: a witness `b` with `a · b = 1` (unsatisfiable for `a = 0`).
+    /// `a^{-1}`: a witness `b` with `a · b = 1` (unsatisfiable for `a = 0`); computed natively
+    /// for a constant.
     pub fn inverse(&self) -> Result<Self> {
+        if self.0.is_constant() {
+            let v = self.value().expect("a constant has a value");
+            return Ok(Self::constant(v.try_inverse().ok_or(SynthesisError::DivisionByZero)?));
+        }
         let inv = self.value().map(|v| v.try_inverse().unwrap_or(GoldilocksField::ZERO));
         let b = Self::new_witness(&self.0.cs(), inv)?;
         self.mul(&b)?.enforce_equal(&Self::constant(GoldilocksField::ONE))?;
@@ -224,8 +229,13 @@ impl GoldilocksExtVar {
         Ok(Self([self.0[0].mul(s)?, self.0[1].mul(s)?]))
     }
 
-    /// The inverse: a witness `b` with `a · b = 1` (unsatisfiable for `a = 0`).
+    /// The inverse: a witness `b` with `a · b = 1` (unsatisfiable for `a = 0`); computed
+    /// natively for a constant.
     pub fn inverse(&self) -> Result<Self> {
+        if self.0.iter().all(|c| c.fr().is_constant()) {
+            let v = self.value().expect("a constant has a value");
+            return Ok(Self::constant(v.try_inverse().ok_or(SynthesisError::DivisionByZero)?));
+        }
         let cs = self.0[0].fr().cs().or(self.0[1].fr().cs());
         let inv = self.value().map(|v| v.try_inverse().unwrap_or(Field::ZERO));
         let b = Self::new_witness(&cs, inv)?;
@@ -277,6 +287,14 @@ mod tests {
         let c = GoldilocksVar::constant(values[3]);
         c.enforce_equal(&vars[3]).unwrap();
         assert!(cs.is_satisfied().unwrap());
+        // Inverses: of a variable (checked by a product), of a constant (native); 0 has none.
+        let x = values[9];
+        assert_eq!(vars[9].inverse().unwrap().value(), Some(x.inverse()));
+        assert_eq!(GoldilocksVar::constant(x).inverse().unwrap().value(), Some(x.inverse()));
+        assert!(GoldilocksVar::constant(F::ZERO).inverse().is_err());
+        assert!(cs.is_satisfied().unwrap());
+        vars[0].inverse().unwrap();
+        assert!(!cs.is_satisfied().unwrap(), "0 has no inverse");
     }
 
     #[test]
@@ -299,6 +317,9 @@ mod tests {
                 assert_eq!(av.sub(bv).unwrap().value(), Some(*a - *b));
             }
         }
+        let x = values[9];
+        assert_eq!(vars[9].inverse().unwrap().value(), Some(x.inverse()));
+        assert_eq!(GoldilocksExtVar::constant(x).inverse().unwrap().value(), Some(x.inverse()));
         assert!(cs.is_satisfied().unwrap());
     }
 

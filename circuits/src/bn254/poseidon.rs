@@ -2,23 +2,32 @@
 //! as a plonky2 [`Hasher`] and as the permutation of plonky2's Fiat–Shamir challenger.
 //!
 //! # Parameters
-//! Width `t = 4` (rate 3, capacity 1), S-box `x^5`, 8 full and 56 partial rounds: the
-//! Poseidon paper's (ePrint 2019/458, Table 2) 128-bit choice for `t = 4` over a 254-bit
-//! field, the one circomlib uses. Round constants and the MDS matrix come from the paper's
-//! Grain LFSR as arkworks generates them ([`find_poseidon_ark_and_mds`], no skipped
+//! Width `t = 4` (rate 3, capacity 1), S-box `x^5`, 8 full and 56 partial rounds: the round
+//! numbers of the Poseidon paper's (ePrint 2019/458, Table 2) 128-bit choice for `t = 4` over
+//! a 254-bit field, the ones circomlib uses. Round constants and the MDS matrix come from the
+//! paper's Grain LFSR as arkworks generates them ([`find_poseidon_ark_and_mds`], no skipped
 //! matrices), so [`ark_crypto_primitives::sponge::poseidon::PoseidonSponge`] natively and its
 //! R1CS gadget compute the same function (tests compare all three).
 //!
+//! WARNING: arkworks does not run the reference script's checks on the MDS matrix (the
+//! invariant-subspace conditions under which `generate_parameters_grain.sage` skips a
+//! matrix); this matrix has not been checked against them yet. Until it is (or audited
+//! parameters such as circomlib's `t = 4` set replace it), the 128-bit claim rests on the
+//! round numbers only.
+//!
 //! # Goldilocks ↔ `Fr`
 //! - A hash absorbs its Goldilocks input three elements per `Fr`
-//!   (`x = a + 2^64 b + 2^128 c`, canonical limbs; 192 bits, injective) into arkworks'
+//!   (`x = a + 2^64 b + 2^128 c`, canonical limbs; 192 bits, so the packing is injective; the
+//!   hash does not encode the input length, like plonky2's own `hash_no_pad`, which is sound
+//!   where lengths are fixed, as for the Merkle leaves of one oracle) into arkworks'
 //!   sponge layout (capacity element 0, rate elements 1..=3, absorb by addition) and squeezes
 //!   one `Fr`: [`Bn254HashOut`], 32 bytes little-endian, always canonical.
 //! - The challenger's [`PoseidonBn254Permutation`] holds plonky2's 12-element state (rate 8):
 //!   it packs the state into four `Fr` (three elements each), permutes them, and unpacks the
 //!   low 192 bits of each into three 64-bit limbs, each reduced mod `p` (Goldilocks). A reduced
 //!   limb is within statistical distance `2^-32` of uniform and no value has more than twice
-//!   the uniform probability, which costs at most one bit in a Schwartz–Zippel bound.
+//!   the uniform probability, which costs at most one bit per base-field element in a
+//!   Schwartz–Zippel bound (two for an extension-field challenge such as `zeta`).
 //! - Hashes are observed by the challenger as eight 32-bit limbs ([`GenericHashOut::to_vec`]),
 //!   an injective encoding of the canonical bytes.
 
