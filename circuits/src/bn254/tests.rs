@@ -71,6 +71,42 @@ fn sponge_and_permutation_equal_arkworks_native_and_r1cs() {
     assert_eq!(squeezed[3..], state[1..]);
 }
 
+/// The parameters are circomlib's Poseidon for `t = 4` (facts from circomlibjs 0.1.7's
+/// `poseidon_constants.json`, `M[2]` and `C[2]`; all entries were compared once): the first
+/// and last MDS entries, the first and last round constants, and one hash.
+#[test]
+fn parameters_are_circomlibs_t4_set() {
+    use ark_ff::{BigInteger, PrimeField};
+    let hex = |x: &Fr| {
+        let bytes = x.into_bigint().to_bytes_be();
+        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    };
+    let c = config();
+    assert_eq!((c.mds.len(), c.ark.len()), (4, 64));
+    assert_eq!(
+        hex(&c.mds[0][0]),
+        "236d13393ef85cc48a351dd786dd7a1de5e39942296127fd87947223ae5108ad"
+    );
+    assert_eq!(
+        hex(&c.mds[3][3]),
+        "00c15fc3a1d5733dd835eae0823e377f8ba4a8b627627cc2bb661c25d20fb52a"
+    );
+    assert_eq!(
+        hex(&c.ark[0][0]),
+        "19b849f69450b06848da1d39bd5e4a4302bb86744edc26238b0878e269ed23e5"
+    );
+    assert_eq!(
+        hex(&c.ark[63][3]),
+        "163ec73251f85443687222487dda9a65467d90b22f0b38664686077c6a4486d5"
+    );
+    // And the permutation is circomlib's: its `poseidon([1, 2, 3])` is the first element of
+    // the permuted state `[0, 1, 2, 3]` (value from circomlibjs 0.1.7's reference
+    // implementation, computed once with node).
+    let mut state = [0u64, 1, 2, 3].map(Fr::from);
+    permute(&mut state);
+    assert_eq!(hex(&state[0]), "0e7732d89e6939c0ff03d5e58dab6302f3230e269dc5b968f725df34ab36d732");
+}
+
 #[test]
 fn goldilocks_packing_and_digests() {
     let x = [F::NEG_ONE, F::ONE, F::from_canonical_u64(0x1234)];
