@@ -11,8 +11,8 @@
 //!
 //! arkworks does not run the reference script's checks on the MDS matrix (the
 //! invariant-subspace conditions under which `generate_parameters_grain.sage` skips a
-//! matrix), but these parameters are exactly circomlib's Poseidon for `t = 4` (the
-//! reference script's output): all 16 MDS entries and 256 round constants were compared once
+//! matrix), but these parameters are exactly circomlib's Poseidon for `t = 4`, a set in
+//! wide use: all 16 MDS entries and 256 round constants were compared once
 //! with circomlibjs 0.1.7's `poseidon_constants.json`; a test pins four of them and
 //! circomlib's `poseidon([1, 2, 3])`.
 //!
