@@ -63,6 +63,55 @@ fn alloc_bits(
     Ok((Boolean::le_bits_to_fp(&bits)?, bits))
 }
 
+/// `⌈log2 n⌉` (0 for `n ≤ 1`): the bits a sum of `n` terms adds to their bound.
+fn ceil_log2(n: usize) -> usize {
+    n.max(1).next_power_of_two().trailing_zeros() as usize
+}
+
+/// Constrains the `Fr` variable `x`, whose integer value is below `2^bits` (`64 <= bits <=
+/// 250`), to be a multiple of `p`: `x = k · p` with `k < 2^(bits − 63)` (so the equality holds
+/// over the integers). About `bits − 62` constraints.
+fn enforce_multiple_of_p(x: &FpVar<Fr>, bits: usize) -> Result<()> {
+    assert!((64..=250).contains(&bits), "bound 2^{bits} out of range");
+    if let FpVar::Constant(c) = x {
+        let v = U256::from_le_slice(&c.into_bigint().to_bytes_le());
+        return if v % U256::from(P) == U256::ZERO {
+            Ok(())
+        } else {
+            Err(SynthesisError::Unsatisfiable)
+        };
+    }
+    let (k, _) = alloc_bits(&x.cs(), value_of(x).map(|v| v / U256::from(P)), bits - 63)?;
+    (k * fr(U256::from(P))).enforce_equal(x)
+}
+
+/// A canonical extension witness `q` with `q · d ≡ n (mod p)` coordinate-wise, `n` and `d`
+/// given as unreduced `Fr` variables with integer values `n_i < p^2`, `d_i < 2p` (and their
+/// values, when known, reduced). The check: `q0 d0 + 7 q1 d1 + p^2 − n0` and
+/// `q0 d1 + q1 d0 + p^2 − n1` (nonnegative, below `17 p^2 < 2^134`) are multiples of `p`.
+pub(crate) fn enforce_ext_quotient(
+    n: &[FpVar<Fr>; 2],
+    n_value: Option<QuadraticExtension<GoldilocksField>>,
+    d: &[FpVar<Fr>; 2],
+    d_value: Option<QuadraticExtension<GoldilocksField>>,
+) -> Result<GoldilocksExtVar> {
+    let cs =
+        [&n[0], &n[1], &d[0], &d[1]].iter().fold(ConstraintSystemRef::None, |cs, v| cs.or(v.cs()));
+    if cs.is_none() {
+        let q = n_value.zip(d_value).and_then(|(a, b)| Some(a * b.try_inverse()?));
+        return Ok(GoldilocksExtVar::constant(q.ok_or(SynthesisError::DivisionByZero)?));
+    }
+    let q = n_value.zip(d_value).map(|(a, b)| a * b.try_inverse().unwrap_or(Field::ZERO));
+    let q = GoldilocksExtVar::new_witness(&cs, q)?;
+    let [q0, q1] = [q.0[0].fr(), q.0[1].fr()];
+    let p2 = fr(U256::from(P) * U256::from(P));
+    let c0 = q0 * &d[0] + (q1 * &d[1]) * Fr::from(W) + p2 - &n[0];
+    let c1 = q0 * &d[1] + q1 * &d[0] + p2 - &n[1];
+    enforce_multiple_of_p(&c0, 134)?;
+    enforce_multiple_of_p(&c1, 134)?;
+    Ok(q)
+}
+
 /// An element of Goldilocks in the R1CS: one `Fr` variable, constrained `< p`.
 #[derive(Clone, Debug)]
 pub struct GoldilocksVar(FpVar<Fr>);
@@ -158,6 +207,27 @@ impl GoldilocksVar {
         self.0.enforce_equal(&other.0)
     }
 
+    /// The 64 little-endian bits of the canonical value: boolean witnesses whose weighted sum
+    /// equals it (unique, as `Σ b_i 2^i < 2^64 < r`); constant bits for a constant. 65
+    /// constraints.
+    pub fn to_bits_le(&self) -> Result<Vec<Boolean<Fr>>> {
+        if let FpVar::Constant(_) = &self.0 {
+            let v = self.value().expect("a constant has a value").to_canonical_u64();
+            return Ok((0..64).map(|i| Boolean::constant((v >> i) & 1 == 1)).collect());
+        }
+        let (x, bits) = alloc_bits(&self.0.cs(), value_of(&self.0), 64)?;
+        x.enforce_equal(&self.0)?;
+        Ok(bits)
+    }
+
+    /// `Σ a_i · b_i mod p` with one reduction (every product is below `2^128`, the sum below
+    /// `2^(128 + ⌈log2 n⌉)`): one constraint per product of two variables.
+    pub fn inner_product(a: &[Self], b: &[Self]) -> Result<Self> {
+        assert_eq!(a.len(), b.len(), "inner product of unequal lengths");
+        let sum = a.iter().zip(b).fold(FpVar::zero(), |acc, (x, y)| acc + &x.0 * &y.0);
+        Self::reduce(&sum, 128 + ceil_log2(a.len()))
+    }
+
     /// `a^{-1}`: a witness `b` with `a · b = 1` (unsatisfiable for `a = 0`); computed natively
     /// for a constant.
     pub fn inverse(&self) -> Result<Self> {
@@ -216,6 +286,54 @@ impl GoldilocksExtVar {
         let c0 = a0 * b0 + (a1 * b1) * Fr::from(W);
         let c1 = a0 * b1 + a1 * b0;
         Ok(Self([GoldilocksVar::reduce(&c0, 131)?, GoldilocksVar::reduce(&c1, 129)?]))
+    }
+
+    /// `self · s + c` for a base-field `s`, one reduction per coordinate (Horner's step for
+    /// evaluating at a base-field point).
+    pub fn scalar_mul_add(&self, s: &GoldilocksVar, c: &Self) -> Result<Self> {
+        let c0 = self.0[0].fr() * s.fr() + c.0[0].fr();
+        let c1 = self.0[1].fr() * s.fr() + c.0[1].fr();
+        Ok(Self([GoldilocksVar::reduce(&c0, 129)?, GoldilocksVar::reduce(&c1, 129)?]))
+    }
+
+    /// `Σ a_i · b_i` over the extension with one reduction per coordinate (each coordinate of
+    /// a product is below `8 · 2^128`, the sum below `2^(131 + ⌈log2 n⌉)`): four constraints
+    /// per product of two variables.
+    pub fn inner_product(a: &[Self], b: &[Self]) -> Result<Self> {
+        assert_eq!(a.len(), b.len(), "inner product of unequal lengths");
+        let (mut c0, mut c1) = (FpVar::zero(), FpVar::zero());
+        for (x, y) in a.iter().zip(b) {
+            let [x0, x1] = [x.0[0].fr(), x.0[1].fr()];
+            let [y0, y1] = [y.0[0].fr(), y.0[1].fr()];
+            c0 += x0 * y0 + (x1 * y1) * Fr::from(W);
+            c1 += x0 * y1 + x1 * y0;
+        }
+        let bits = 131 + ceil_log2(a.len());
+        Ok(Self([GoldilocksVar::reduce(&c0, bits)?, GoldilocksVar::reduce(&c1, bits)?]))
+    }
+
+    /// `Σ a_i · b_i` of extension `a_i` and base-field `b_i`, one reduction per coordinate
+    /// (bound `2^(128 + ⌈log2 n⌉)`): two constraints per product of two variables.
+    pub fn inner_product_base(a: &[Self], b: &[GoldilocksVar]) -> Result<Self> {
+        assert_eq!(a.len(), b.len(), "inner product of unequal lengths");
+        let (mut c0, mut c1) = (FpVar::zero(), FpVar::zero());
+        for (x, y) in a.iter().zip(b) {
+            c0 += x.0[0].fr() * y.fr();
+            c1 += x.0[1].fr() * y.fr();
+        }
+        let bits = 128 + ceil_log2(a.len());
+        Ok(Self([GoldilocksVar::reduce(&c0, bits)?, GoldilocksVar::reduce(&c1, bits)?]))
+    }
+
+    /// `self / d`: a canonical witness `q` with `q · d ≡ self (mod p)` in both coordinates,
+    /// checked on the unreduced products ([`enforce_ext_quotient`]: about 275 constraints, less
+    /// than a multiplication plus an equality). Unsatisfiable for `d = 0` unless `self = 0`,
+    /// when `q` is free: callers divide by values that are nonzero except with negligible
+    /// probability (`x − zeta`, `beta − x`).
+    pub fn div(&self, d: &Self) -> Result<Self> {
+        let n = [self.0[0].fr().clone(), self.0[1].fr().clone()];
+        let dv = [d.0[0].fr().clone(), d.0[1].fr().clone()];
+        enforce_ext_quotient(&n, self.value(), &dv, d.value())
     }
 
     /// Constrains `self = other`.
@@ -320,7 +438,41 @@ mod tests {
         let x = values[9];
         assert_eq!(vars[9].inverse().unwrap().value(), Some(x.inverse()));
         assert_eq!(GoldilocksExtVar::constant(x).inverse().unwrap().value(), Some(x.inverse()));
+        for (i, j) in [(9, 3), (4, 10), (1, 2)] {
+            let q = vars[i].div(&vars[j]).unwrap();
+            assert_eq!(q.value(), Some(values[i] / values[j]));
+        }
+        // Inner products (one reduction per coordinate) and Horner's step.
+        let base: Vec<GoldilocksVar> = vars.iter().map(|v| v.0[1].clone()).collect();
+        let dot: E = values.iter().zip(&values).map(|(a, b)| *a * *b).sum();
+        assert_eq!(GoldilocksExtVar::inner_product(&vars, &vars).unwrap().value(), Some(dot));
+        let dot: E = values.iter().map(|a| *a * E::from(a.0[1])).sum();
+        assert_eq!(GoldilocksExtVar::inner_product_base(&vars, &base).unwrap().value(), Some(dot));
+        let s = &vars[5].0[0];
+        let horner = vars[2].scalar_mul_add(s, &vars[3]).unwrap().value();
+        assert_eq!(horner, Some(values[2] * E::from(values[5].0[0]) + values[3]));
         assert!(cs.is_satisfied().unwrap());
+    }
+
+    /// A quotient hint that is not `n / d` leaves the division unsatisfied; the right one
+    /// satisfies it.
+    #[test]
+    fn a_wrong_quotient_is_unsatisfiable() {
+        let (n, d) = (E::rand(), E::rand());
+        for hint in [n, n + E::ONE] {
+            let cs = ConstraintSystem::<Fr>::new_ref();
+            let nv = GoldilocksExtVar::new_witness(&cs, Some(n)).unwrap();
+            let dv = GoldilocksExtVar::new_witness(&cs, Some(d)).unwrap();
+            let q = enforce_ext_quotient(
+                &[nv.0[0].fr().clone(), nv.0[1].fr().clone()],
+                Some(hint),
+                &[dv.0[0].fr().clone(), dv.0[1].fr().clone()],
+                Some(d),
+            )
+            .unwrap();
+            assert_eq!(q.value(), Some(hint / d));
+            assert_eq!(cs.is_satisfied().unwrap(), hint == n, "hint {hint:?}");
+        }
     }
 
     #[test]

@@ -14,14 +14,17 @@
 //!   challenger's permutation as R1CS gadgets, each tested equal to its native twin;
 //!   [`challenger_var`]: plonky2's Fiat–Shamir challenger on them, tested on a real proof's
 //!   transcript; [`poseidon_goldilocks_var`]: plonky2's Goldilocks Poseidon (the public-inputs
-//!   hash) in R1CS; [`fri_var`]: one FRI folding step (coset interpolation at `beta`).
+//!   hash) in R1CS; [`fri_var`]: plonky2's FRI verifier (challenges, query rounds, folding);
+//!   [`proof_var`]: a whole proof as witnesses, its transcript, and the FRI check of its
+//!   openings, tested on real proofs (accepted as plonky2 accepts, tampered ones rejected).
 //! - [`PoseidonBn254GoldilocksConfig`]: Goldilocks field and its quadratic extension (the
 //!   circuit is unchanged), [`PoseidonBn254Hash`] for Merkle trees and the challenger, and
 //!   Goldilocks Poseidon as the inner hasher (public-input hash), as plonky2 requires an
 //!   algebraic one there.
 //!
-//! Not built yet: the shrink of the root to a fixed shape, the R1CS verifier, Groth16 and the
-//! Solidity verifier.
+//! Not built yet: the shrink of the root to a fixed shape, the vanishing-polynomial check at
+//! `zeta` (gate constraints, permutation argument) that completes the R1CS verifier, Groth16
+//! and the Solidity verifier.
 
 pub mod challenger_var;
 pub mod fri_var;
@@ -29,6 +32,7 @@ pub mod goldilocks;
 pub mod poseidon;
 pub mod poseidon_goldilocks_var;
 pub mod poseidon_var;
+pub mod proof_var;
 
 #[cfg(test)]
 mod tests;
