@@ -21,8 +21,10 @@
 //! `Π_{j≠i}(x_i − x_j) = n · x_i^{n−1}`, so
 //! `P(β) = (β^n − s^n) / (n · s^n) · Σ_i x_i · y_i / (β − x_i)`. Each quotient is a witness
 //! whose product with `β − x_i` is checked congruent to `x_i · y_i` on unreduced values, and the
-//! quotients are summed before one reduction. `β` on the coset (probability `n / p^2` for a
-//! random `β`) leaves a quotient free; no other case does.
+//! quotients are summed before one reduction. If `β` lies on the coset (probability `n / p^2`
+//! for a random `β`), the step is unsatisfiable unless that point's value is 0, when its
+//! quotient is free (plonky2 returns the point's value there); otherwise every quotient is
+//! determined.
 //!
 //! # Cost (measured by the tests)
 //! Folding: 2,483 constraints for arity 2, 10,007 for arity 16 (about 470 per coset point).
@@ -314,8 +316,14 @@ pub fn verify_fri_var(
         .collect::<Result<Vec<_>>>()?;
     let lde_bits = params.lde_bits();
     let omega = F::primitive_root_of_unity(lde_bits);
+    assert_eq!(challenges.query_index_bits.len(), proof.query_rounds.len(), "query indices");
+    for b in batches {
+        assert_eq!(b.values.len(), b.polynomials.len(), "values per batch");
+    }
     for (round, bits) in proof.query_rounds.iter().zip(&challenges.query_index_bits) {
         assert_eq!(bits.len(), lde_bits, "query index bits");
+        assert_eq!(round.initial.len(), initial_caps.len(), "initial oracles");
+        assert_eq!(round.steps.len(), params.reduction_arity_bits.len(), "query steps");
         for ((leaf, path), cap) in round.initial.iter().zip(initial_caps) {
             verify_merkle_proof_to_cap_var(leaf, bits, cap, path)?;
         }
@@ -385,7 +393,7 @@ fn reverse_bits(i: usize, k: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ark_r1cs_std::alloc::AllocVar;
+    use ark_r1cs_std::R1CSVar;
     use ark_relations::r1cs::ConstraintSystem;
     use plonky2::field::extension::Extendable;
     use plonky2::field::interpolation::{barycentric_weights, interpolate};
@@ -406,6 +414,69 @@ mod tests {
         let points: Vec<(E, E)> =
             (0..n).map(|i| (E::from(start * g.exp_u64(i as u64)), evals[i])).collect();
         interpolate(&points, beta, &barycentric_weights(&points))
+    }
+
+    /// The proof-of-work check holds for exactly as many top zero bits as the response has:
+    /// with `proof_of_work_bits` equal to the response's leading zeros it is satisfied, with
+    /// one more it is not; the query indices equal plonky2's either way.
+    #[test]
+    fn proof_of_work_is_checked_to_the_bit() {
+        use plonky2::field::polynomial::PolynomialCoeffs;
+        use plonky2::fri::reduction_strategies::FriReductionStrategy;
+        use plonky2::fri::FriConfig;
+        use plonky2::hash::merkle_tree::MerkleCap;
+        use plonky2::iop::challenger::Challenger;
+        use plonky2::plonk::config::GenericHashOut;
+        type C = super::super::PoseidonBn254GoldilocksConfig;
+
+        let caps =
+            vec![MerkleCap::<F, PoseidonBn254Hash>(vec![Bn254HashOut::from_bytes(&[1; 32])])];
+        let final_poly = PolynomialCoeffs::new(vec![E::rand(), E::rand()]);
+        let params = |pow_bits| FriParams {
+            config: FriConfig {
+                rate_bits: 1,
+                cap_height: 0,
+                proof_of_work_bits: pow_bits,
+                reduction_strategy: FriReductionStrategy::Fixed(vec![1]),
+                num_query_rounds: 3,
+            },
+            hiding: false,
+            degree_bits: 3,
+            reduction_arity_bits: vec![1],
+        };
+        let native = |w: F| {
+            let mut c = Challenger::<F, PoseidonBn254Hash>::new();
+            c.observe_element(F::ONE);
+            c.fri_challenges::<C, 2>(&caps, &final_poly, w, 3, &params(0).config, None, None)
+        };
+        // A witness whose response has at least 3 leading zeros (a few dozen tries).
+        let (w, expected) = (0u64..)
+            .map(|i| (F::from_canonical_u64(i), native(F::from_canonical_u64(i))))
+            .find(|(_, ch)| ch.fri_pow_response.to_canonical_u64().leading_zeros() >= 3)
+            .expect("a witness");
+        let zeros = expected.fri_pow_response.to_canonical_u64().leading_zeros();
+        for (pow_bits, satisfied) in [(zeros, true), (zeros + 1, false)] {
+            let cs = ConstraintSystem::<Fr>::new_ref();
+            let mut c = ChallengerVar::new();
+            c.observe_element(&GoldilocksVar::constant(F::ONE)).unwrap();
+            let proof = FriProofVar {
+                commit_phase_caps: vec![digests_var(&cs, &caps[0].0).unwrap()],
+                query_rounds: vec![],
+                final_poly: ext_vars(&cs, &final_poly.coeffs).unwrap(),
+                pow_witness: GoldilocksVar::new_witness(&cs, Some(w)).unwrap(),
+            };
+            let got = fri_challenges_var(&mut c, &proof, &params(pow_bits)).unwrap();
+            let indices: Vec<usize> = got
+                .query_index_bits
+                .iter()
+                .map(|b| {
+                    b.iter().enumerate().map(|(i, b)| usize::from(b.value().unwrap()) << i).sum()
+                })
+                .collect();
+            assert_eq!(indices, expected.fri_query_indices);
+            assert_eq!(got.alpha.value(), Some(expected.fri_alpha));
+            assert_eq!(cs.is_satisfied().unwrap(), satisfied, "{pow_bits} bits, {zeros} zeros");
+        }
     }
 
     #[test]

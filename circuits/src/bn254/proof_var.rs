@@ -126,6 +126,42 @@ impl ProofVar {
         assert_eq!((o.plonk_zs.len(), o.plonk_zs_next.len()), (n, n), "Zs");
         assert_eq!(o.partial_products.len(), n * common.num_partial_products, "partial products");
         assert_eq!(o.quotient_polys.len(), n * common.quotient_degree_factor, "quotient");
+        // The FRI proof's shape (plonky2's `validate_fri_proof_shape`): fixed by this
+        // allocation, so a malformed proof must not define a weaker circuit.
+        let params = &common.fri_params;
+        let cap_len = 1 << params.config.cap_height;
+        let path_len = params.lde_bits() - params.config.cap_height;
+        let f = &proof.opening_proof;
+        for cap in
+            [&proof.wires_cap, &proof.plonk_zs_partial_products_cap, &proof.quotient_polys_cap]
+                .into_iter()
+                .chain(&f.commit_phase_merkle_caps)
+        {
+            assert_eq!(cap.0.len(), cap_len, "cap size");
+        }
+        assert_eq!(f.commit_phase_merkle_caps.len(), params.reduction_arity_bits.len(), "steps");
+        assert_eq!(f.query_round_proofs.len(), params.config.num_query_rounds, "query rounds");
+        assert_eq!(f.final_poly.coeffs.len(), params.final_poly_len(), "final polynomial");
+        let oracle_sizes = [
+            common.num_constants + common.config.num_routed_wires,
+            common.config.num_wires,
+            n * (1 + common.num_partial_products),
+            n * common.quotient_degree_factor,
+        ];
+        for q in &f.query_round_proofs {
+            let initial = &q.initial_trees_proof.evals_proofs;
+            assert_eq!(initial.len(), oracle_sizes.len(), "initial oracles");
+            for ((leaf, path), size) in initial.iter().zip(oracle_sizes) {
+                assert_eq!((leaf.len(), path.siblings.len()), (size, path_len), "initial leaf");
+            }
+            assert_eq!(q.steps.len(), params.reduction_arity_bits.len(), "query steps");
+            let mut step_path = path_len;
+            for (s, &arity_bits) in q.steps.iter().zip(&params.reduction_arity_bits) {
+                step_path -= arity_bits;
+                assert_eq!(s.evals.len(), 1 << arity_bits, "coset size");
+                assert_eq!(s.merkle_proof.siblings.len(), step_path, "step path");
+            }
+        }
         Ok(Self {
             wires_cap: digests_var(cs, &proof.wires_cap.0)?,
             plonk_zs_partial_products_cap: digests_var(cs, &proof.plonk_zs_partial_products_cap.0)?,
@@ -162,7 +198,9 @@ impl ProofVar {
     }
 
     /// Replays the transcript (plonky2's `get_challenges`): `public_inputs_hash` is the
-    /// Goldilocks Poseidon digest of the public inputs (four elements, computed by the caller),
+    /// Goldilocks Poseidon digest of the public inputs (four elements; the caller must bind
+    /// them to the public inputs with
+    /// [`goldilocks_hash_no_pad_var`](super::poseidon_goldilocks_var::goldilocks_hash_no_pad_var)),
     /// `circuit_digest` the verifier data's digest (a constant of the circuit).
     ///
     /// # Errors
@@ -197,7 +235,8 @@ impl ProofVar {
     /// Checks the openings against the four committed oracles by FRI (plonky2's
     /// `verify_fri_proof` with the instance of `CommonCircuitData::get_fri_instance`): every
     /// polynomial at `zeta`, the `Z`s also at `g · zeta` (`g` generating the trace domain).
-    /// `constants_sigmas_cap` is the verifier data's cap (constants of the circuit).
+    /// `constants_sigmas_cap` is the verifier data's cap (constants of the circuit);
+    /// `challenges` must be this proof's, from [`ProofVar::challenges`].
     ///
     /// # Errors
     /// Only [`SynthesisError`]s; openings the commitments do not support make the system
@@ -316,6 +355,28 @@ mod tests {
 
     use ark_r1cs_std::R1CSVar;
 
+    /// The honest proof's transcript, then `bad`'s openings and FRI proof checked against those
+    /// challenges and `cap` as the constants-and-sigmas cap: tampering here reaches the
+    /// combination, folding and final-polynomial constraints, which a changed transcript (and
+    /// the proof of work and Merkle paths it moves) would otherwise shadow.
+    fn check_fixed_transcript(
+        data: &CircuitData<F, C, 2>,
+        honest: &ProofWithPublicInputs<F, C, 2>,
+        bad: &ProofWithPublicInputs<F, C, 2>,
+        cap: &MerkleCap<F, PoseidonBn254Hash>,
+    ) -> bool {
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        let h = honest.get_public_inputs_hash();
+        let pis: [GoldilocksVar; 4] =
+            core::array::from_fn(|i| GoldilocksVar::new_witness(&cs, Some(h.elements[i])).unwrap());
+        let honest_var = ProofVar::new_witness(&cs, &honest.proof, &data.common).unwrap();
+        let ch =
+            honest_var.challenges(&pis, &data.verifier_only.circuit_digest, &data.common).unwrap();
+        let bad_var = ProofVar::new_witness(&cs, &bad.proof, &data.common).unwrap();
+        bad_var.verify_openings(&ch, cap, &data.common).unwrap();
+        cs.is_satisfied().unwrap()
+    }
+
     #[derive(Debug, PartialEq)]
     struct ChallengeValues {
         zeta: E,
@@ -374,6 +435,29 @@ mod tests {
         assert!(ok, "the R1CS rejects a proof plonky2 accepts");
     }
 
+    /// The wrap's planned last-layer FRI shape (rate 1/64, 14 queries, 16 proof-of-work bits,
+    /// cap height 0 so each cap is one digest) on a 2^7-row circuit: satisfied by a real proof,
+    /// challenges equal plonky2's.
+    #[test]
+    fn the_last_layer_fri_shape_is_checked() {
+        let config = CircuitConfig {
+            fri_config: FriConfig {
+                rate_bits: 6,
+                cap_height: 0,
+                proof_of_work_bits: 16,
+                reduction_strategy: FriReductionStrategy::ConstantArityBits(4, 5),
+                num_query_rounds: 14,
+            },
+            ..CircuitConfig::standard_recursion_config()
+        };
+        let (data, proof) = prove(config, 100);
+        assert_eq!(data.common.fri_params.reduction_arity_bits, vec![4]);
+        let (ok, constraints, got) = check(&data, &proof);
+        eprintln!("transcript + FRI check, last-layer shape, 2^7 rows: {constraints} constraints");
+        assert_eq!(got, native_challenges(&data, &proof));
+        assert!(ok);
+    }
+
     /// Tampering with any part of a real proof that FRI reads: plonky2 rejects it, and so does
     /// the R1CS (unsatisfied). The untampered proof satisfies it.
     #[test]
@@ -416,6 +500,32 @@ mod tests {
             assert!(data.verify(bad.clone()).is_err(), "plonky2 accepts {what}");
             assert!(!check(&data, &bad).0, "the R1CS accepts {what}");
         }
+        // With the honest transcript fixed: the arithmetic of the check rejects a changed
+        // opening or final polynomial (the Merkle paths and the proof of work still pass), a
+        // commit-phase sibling, and another circuit's constants-and-sigmas cap.
+        let cap = &data.verifier_only.constants_sigmas_cap;
+        assert!(check_fixed_transcript(&data, &proof, &proof, cap), "the control");
+        let fixed: [(&str, Tamper); 5] = [
+            ("a wire opening at zeta", |p| p.proof.openings.wires[3] += E::ONE),
+            ("a quotient opening at zeta", |p| p.proof.openings.quotient_polys[1] += E::ONE),
+            ("a Z opening at g·zeta", |p| p.proof.openings.plonk_zs_next[1] += E::ONE),
+            ("a final-polynomial coefficient", |p| {
+                p.proof.opening_proof.final_poly.coeffs[1] += E::ONE;
+            }),
+            ("a commit-phase Merkle sibling", |p| {
+                p.proof.opening_proof.query_round_proofs[1].steps[0].merkle_proof.siblings[0] =
+                    Bn254HashOut::from_bytes(&[5u8; 32]);
+            }),
+        ];
+        for (what, tamper) in fixed {
+            let mut bad = proof.clone();
+            tamper(&mut bad);
+            assert!(!check_fixed_transcript(&data, &proof, &bad, cap), "fixed transcript: {what}");
+        }
+        let mut other_cap = cap.clone();
+        other_cap.0[1] = Bn254HashOut::from_bytes(&[3u8; 32]);
+        assert!(!check_fixed_transcript(&data, &proof, &proof, &other_cap), "another cap");
+
         // A random public-inputs hash changes every challenge: rejected too.
         let mut bad = proof.clone();
         bad.public_inputs[0] = F::rand();
