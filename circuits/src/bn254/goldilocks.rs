@@ -326,8 +326,8 @@ impl GoldilocksExtVar {
     }
 
     /// `self / d`: a canonical witness `q` with `q · d ≡ self (mod p)` in both coordinates,
-    /// checked on the unreduced products ([`enforce_ext_quotient`]: about 275 constraints, less
-    /// than a multiplication plus an equality). Unsatisfiable for `d = 0` unless `self = 0`,
+    /// checked on the unreduced products (`q0 d0 + 7 q1 d1 − n0` and `q0 d1 + q1 d0 − n1` are
+    /// multiples of `p`: about 275 constraints, less than a multiplication plus an equality). Unsatisfiable for `d = 0` unless `self = 0`,
     /// when `q` is free: callers divide by values that are nonzero except with negligible
     /// probability (`x − zeta`, `beta − x`).
     pub fn div(&self, d: &Self) -> Result<Self> {
