@@ -17,17 +17,16 @@
 //!   hash) in R1CS; [`fri_var`]: plonky2's FRI verifier (challenges, query rounds, folding);
 //!   [`proof_var`]: a whole proof as witnesses, its transcript, and the FRI check of its
 //!   openings, tested on real proofs (accepted as plonky2 accepts, tampered ones rejected);
-//!   [`gates_var`]: gate constraints at `zeta` (the gates ported so far);
+//!   [`gates_var`]: gate constraints at `zeta` (every gate of plonky2's recursive verifier);
 //!   [`plonk_var`]: the vanishing-polynomial identity and [`plonk_var::verify_proof_var`], the
-//!   whole R1CS verifier for circuits of those gates.
+//!   whole R1CS verifier, tested on a recursive-verifier proof.
 //! - [`PoseidonBn254GoldilocksConfig`]: Goldilocks field and its quadratic extension (the
 //!   circuit is unchanged), [`PoseidonBn254Hash`] for Merkle trees and the challenger, and
 //!   Goldilocks Poseidon as the inner hasher (public-input hash), as plonky2 requires an
 //!   algebraic one there.
 //!
-//! Not built yet: the shrink of the root to a fixed shape, the R1CS evaluation of the
-//! recursive verifier's remaining gates (Poseidon, Poseidon MDS, coset interpolation, random
-//! access, reducing), Groth16 and the Solidity verifier.
+//! Not built yet: the shrink of the root to a fixed shape, the last layer's circuit, Groth16
+//! and the Solidity verifier.
 
 pub mod challenger_var;
 pub mod fri_var;

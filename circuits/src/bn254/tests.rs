@@ -194,7 +194,32 @@ fn a_goldilocks_proof_is_reproven_under_the_bn254_config() {
     pw.set_proof_with_pis_target(&pt, &inner_proof).unwrap();
     let proof = outer.prove(pw).unwrap();
     assert_eq!(proof.public_inputs, inner_proof.public_inputs);
-    outer.verify(proof).unwrap();
+    outer.verify(proof.clone()).unwrap();
+
+    // The R1CS verifier accepts the last layer's proof (every gate of plonky2's recursive
+    // verifier evaluated at zeta, the public inputs hashed in R1CS), and rejects it with
+    // another public input.
+    let r1cs = |public_inputs: &[F]| {
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        let pis: Vec<goldilocks::GoldilocksVar> = public_inputs
+            .iter()
+            .map(|x| goldilocks::GoldilocksVar::new_witness(&cs, Some(*x)).unwrap())
+            .collect();
+        let p = proof_var::ProofVar::new_witness(&cs, &proof.proof, &outer.common).unwrap();
+        plonk_var::verify_proof_var(&p, &pis, &outer.verifier_only, &outer.common).unwrap();
+        (cs.is_satisfied().unwrap(), cs.num_constraints())
+    };
+    assert!(gates_var::unsupported_gates(&outer.common).is_empty());
+    let (ok, constraints) = r1cs(&proof.public_inputs);
+    eprintln!(
+        "R1CS verifier of a recursive-verifier proof (2^{} rows, {} gates): {constraints} constraints",
+        outer.common.degree_bits(),
+        outer.common.gates.len()
+    );
+    assert!(ok, "the R1CS rejects the last layer's proof");
+    let mut other = proof.public_inputs.clone();
+    other[0] += F::ONE;
+    assert!(!r1cs(&other).0, "the R1CS accepts another public input");
 
     // A tampered inner proof does not prove the outer circuit.
     let mut bad = inner_proof;
