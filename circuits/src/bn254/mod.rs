@@ -32,6 +32,7 @@ pub mod challenger_var;
 pub mod fri_var;
 pub mod gates_var;
 pub mod goldilocks;
+pub mod groth16;
 pub mod plonk_var;
 pub mod poseidon;
 pub mod poseidon_goldilocks_var;
