@@ -7,7 +7,7 @@
 # 1. cargo fmt --all --check
 # 2. cargo clippy --workspace --all-targets -- -D warnings
 # 3. RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
-# 4. contracts and SDK checks (added with contracts/ and sdk/)
+# 4. forge fmt --check in contracts/ (the SDK's checks come with sdk/)
 # 5. bash scripts/test.sh (setup, every test, doctests)
 set -euo pipefail
 
@@ -27,7 +27,8 @@ step "RUSTDOCFLAGS=\"-D warnings\" cargo doc --workspace --no-deps"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 
 # --- Contracts and SDK ------------------------------------------------------------------
-# TODO(contracts): forge fmt --check; forge build; forge test (in contracts/).
+step "forge fmt --check (contracts/; generated files excluded in foundry.toml)"
+(cd contracts && ../node_modules/.bin/forge fmt --check)
 # TODO(sdk): the SDK's type check and tests (in sdk/typescript/).
 # -----------------------------------------------------------------------------------------
 
@@ -35,4 +36,4 @@ step "bash scripts/test.sh"
 bash scripts/test.sh
 
 echo
-echo "==> check: PASSED (fmt, clippy, doc, tests) in $((SECONDS - start))s"
+echo "==> check: PASSED (fmt, clippy, doc, forge fmt, tests) in $((SECONDS - start))s"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Annals needs on a fresh machine. Safe to run again.
 #
-#   bash scripts/setup.sh              # npm ci: the pinned anvil, solc and OpenZeppelin contracts
+#   bash scripts/setup.sh              # npm ci: the pinned anvil, forge, solc and OpenZeppelin contracts
 #   bash scripts/setup.sh --postgres   # also PostgreSQL from Debian's packages
 #   ANNALS_WITH_POSTGRES=1 bash scripts/setup.sh   # same as --postgres
 #
@@ -77,6 +77,12 @@ if [[ -x node_modules/.bin/anvil ]]; then
     say "anvil: $(node_modules/.bin/anvil --version | head -n 1) at node_modules/.bin/anvil"
 else
     echo "setup: npm ci finished but node_modules/.bin/anvil is missing" >&2
+    exit 1
+fi
+if [[ -x node_modules/.bin/forge ]]; then
+    say "forge: $(node_modules/.bin/forge --version | head -n 1) at node_modules/.bin/forge"
+else
+    echo "setup: npm ci finished but node_modules/.bin/forge is missing" >&2
     exit 1
 fi
 if solc_version="$(scripts/solc --version 2>/dev/null)"; then

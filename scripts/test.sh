@@ -6,7 +6,8 @@
 # 1. scripts/setup.sh --postgres   (anvil via npm ci; PostgreSQL from Debian's packages)
 # 2. cargo nextest run --workspace --all-targets --no-fail-fast --profile ci
 #    (profile in .config/nextest.toml; falls back to cargo test when nextest is missing)
-# 3. cargo test --workspace --doc  (nextest does not run doctests)
+# 3. forge snapshot --check in contracts/ (Foundry tests; gas compared with .gas-snapshot)
+# 4. cargo test --workspace --doc  (nextest does not run doctests)
 #
 # Runs every step even after a failure, prints a summary line, and exits non-zero if any
 # step failed. Extra arguments are passed to the nextest run, e.g. a filterset:
@@ -34,6 +35,11 @@ else
     if ! cargo test --workspace --all-targets --no-fail-fast "$@" -- --test-threads=2; then
         failed+=("cargo test")
     fi
+fi
+
+step "forge snapshot --check (contracts/: Foundry tests, gas against .gas-snapshot)"
+if ! (cd contracts && ../node_modules/.bin/forge snapshot --check); then
+    failed+=("forge")
 fi
 
 step "cargo test --workspace --doc"

@@ -172,19 +172,22 @@ pub fn verify(
     Ok(Groth16::<Bn254>::verify(vk, &inputs, proof)?)
 }
 
+/// The wrap's test circuit, shared by these tests and the committed Solidity fixture.
 #[cfg(test)]
-mod tests {
+pub(crate) mod testing {
     use super::*;
-    use ark_relations::r1cs::ConstraintSystem;
     use plonky2::field::types::Field;
     use plonky2::iop::target::Target;
     use plonky2::iop::witness::{PartialWitness, WitnessWrite};
     use plonky2::plonk::circuit_builder::CircuitBuilder;
     use plonky2::plonk::circuit_data::{CircuitConfig, CircuitData};
 
+    /// The seed of the committed fixture's **insecure** setup.
+    pub(crate) const FIXTURE_SEED: u64 = 7;
+
     /// A small circuit with two 32-bit public inputs (`x`, `x^5`) under the standard recursion
     /// config with two FRI queries (a test shape: 22 conjectured bits), and its input target.
-    fn circuit() -> (CircuitData<F, C, 2>, Target) {
+    pub(crate) fn circuit() -> (CircuitData<F, C, 2>, Target) {
         let mut config = CircuitConfig::standard_recursion_config();
         config.security_bits = 22;
         config.fri_config.num_query_rounds = 2;
@@ -196,7 +199,7 @@ mod tests {
         (b.build::<C>(), t)
     }
 
-    fn prove_plonky2(
+    pub(crate) fn prove_plonky2(
         data: &CircuitData<F, C, 2>,
         t: Target,
         x: u64,
@@ -205,6 +208,14 @@ mod tests {
         pw.set_target(t, F::from_canonical_u64(x)).unwrap();
         data.prove(pw).unwrap()
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{circuit, prove_plonky2};
+    use super::*;
+    use ark_relations::r1cs::ConstraintSystem;
+    use plonky2::field::types::Field;
 
     #[test]
     fn packing_is_little_endian_and_refuses_large_words() {
@@ -232,7 +243,7 @@ mod tests {
         eprintln!("wrap circuit: {} constraints", cs.num_constraints());
 
         let clock = std::time::Instant::now();
-        let (pk, vk) = insecure_setup_from_seed(circuit, 7).unwrap();
+        let (pk, vk) = insecure_setup_from_seed(circuit, super::testing::FIXTURE_SEED).unwrap();
         eprintln!("setup: {:?}", clock.elapsed());
         let mut rng = rand::rngs::StdRng::seed_from_u64(8);
         let clock = std::time::Instant::now();

@@ -19,14 +19,17 @@
 //!   openings, tested on real proofs (accepted as plonky2 accepts, tampered ones rejected);
 //!   [`gates_var`]: gate constraints at `zeta` (every gate of plonky2's recursive verifier);
 //!   [`plonk_var`]: the vanishing-polynomial identity and [`plonk_var::verify_proof_var`], the
-//!   whole R1CS verifier, tested on a recursive-verifier proof.
+//!   whole R1CS verifier, tested on a recursive-verifier proof;
+//!   [`groth16`]: Groth16 (ark-groth16) of that verifier, public inputs packed as 32-bit words;
+//!   [`solidity`]: the generated Solidity verifier, calldata words and the R1CS digest that ties
+//!   the committed contract and fixture (`contracts/`) to this code.
 //! - [`PoseidonBn254GoldilocksConfig`]: Goldilocks field and its quadratic extension (the
 //!   circuit is unchanged), [`PoseidonBn254Hash`] for Merkle trees and the challenger, and
 //!   Goldilocks Poseidon as the inner hasher (public-input hash), as plonky2 requires an
 //!   algebraic one there.
 //!
-//! Not built yet: the shrink of the root to a fixed shape, the last layer's circuit, Groth16
-//! and the Solidity verifier.
+//! Not built yet: the shrink of the root to a fixed shape and the last layer's circuit, so no
+//! query's proof is wrapped yet.
 
 pub mod challenger_var;
 pub mod fri_var;
@@ -38,6 +41,7 @@ pub mod poseidon;
 pub mod poseidon_goldilocks_var;
 pub mod poseidon_var;
 pub mod proof_var;
+pub mod solidity;
 
 #[cfg(test)]
 mod tests;
