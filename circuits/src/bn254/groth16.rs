@@ -97,6 +97,7 @@ pub struct WrapCircuit<'a> {
 impl ConstraintSynthesizer<Fr> for WrapCircuit<'_> {
     fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
         let pis = &self.proof.public_inputs;
+        assert_eq!(pis.len(), self.common.num_public_inputs, "the proof's public inputs");
         let mut words = Vec::with_capacity(pis.len());
         for chunk in pis.chunks(WORDS_PER_INPUT) {
             let packed = FpVar::new_input(cs.clone(), || {

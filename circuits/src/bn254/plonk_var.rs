@@ -102,7 +102,8 @@ pub fn check_vanishing_var(
         zeta_n = zeta_n.mul(&zeta_n)?;
     }
     let z_h = zeta_n.sub(&one)?;
-    // L_0(zeta) = (zeta^n − 1) / (n · (zeta − 1)).
+    // L_0(zeta) = (zeta^n − 1) / (n · (zeta − 1)). At zeta = 1 (probability 1/p^2 for a
+    // Fiat–Shamir zeta) this is 0/0 and the quotient is free; plonky2 uses 1 there.
     let n = GoldilocksVar::constant(F::from_canonical_usize(common.degree()));
     let l_0 = z_h.div(&zeta.sub(&one)?.scalar_mul(&n)?)?;
 
@@ -195,7 +196,8 @@ pub fn check_vanishing_var(
 /// at `zeta` and the openings by FRI. `verifier` and `common` are constants of the circuit.
 ///
 /// # Panics
-/// As [`ProofVar::new_witness`] and [`check_vanishing_var`].
+/// As [`ProofVar::new_witness`] and [`check_vanishing_var`], and if `public_inputs` is not
+/// `common.num_public_inputs` long (the hash would not tell `[a, b]` from `[a, b, 0]`).
 ///
 /// # Errors
 /// Only [`SynthesisError`]s; a proof plonky2 rejects makes the system unsatisfied.
@@ -205,6 +207,7 @@ pub fn verify_proof_var(
     verifier: &VerifierOnlyCircuitData<PoseidonBn254GoldilocksConfig, 2>,
     common: &CommonCircuitData<F, 2>,
 ) -> Result<()> {
+    assert_eq!(public_inputs.len(), common.num_public_inputs, "public inputs");
     let public_inputs_hash = goldilocks_hash_no_pad_var(public_inputs)?;
     let challenges = proof.challenges(&public_inputs_hash, &verifier.circuit_digest, common)?;
     check_vanishing_var(proof, &challenges, &public_inputs_hash, common)?;

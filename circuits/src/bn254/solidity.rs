@@ -6,7 +6,10 @@
 //! BN254 precompiles of EIP-196 (`ecAdd` 0x06, `ecMul` 0x07) and EIP-197 (`ecPairing` 0x08),
 //! `vk_x = IC_0 + Σ input_i · IC_{i+1}`. It returns `false` for any invalid proof or input (an
 //! input not below the scalar field order `r`, a coordinate not below the base field order `q`,
-//! a point not on the curve, a failed pairing) and never reverts. G2 points are written in
+//! a point not on the curve, a failed pairing). It reverts only with `InsufficientGas()` when
+//! called with less than `MIN_GAS` (220,000; the pairing alone costs 181,000 under EIP-1108),
+//! so a `false` never comes from a caller starving the precompiles. Groth16 proofs can be
+//! re-randomised by anyone: a consumer must not use a proof's bytes as a nullifier. G2 points are written in
 //! EIP-197's order: `x = x_1 · i + x_0` as `(x_1, x_0)`, then `y` the same way.
 
 use alloy_primitives::{keccak256, B256, U256};
@@ -91,13 +94,16 @@ pub fn verifier_contract(vk: &VerifyingKey<Bn254>, name: &str, provenance: &str)
     )
     .expect("writing to a String");
     s.push_str(
-        "/// @notice `verifyProof` returns true iff the proof is valid for the inputs; it never reverts.\n",
+        "/// @notice `verifyProof` returns true iff the proof is valid for the inputs. It reverts only\n/// with `InsufficientGas()` (less than MIN_GAS at entry), so `false` always means invalid.\n",
     );
     writeln!(s, "contract {name} {{").expect("writing to a String");
     s.push_str("    /// @dev The BN254 scalar field order: inputs must be below it.\n");
     constant(&mut s, "R", word(&-Fr::from(1u64)) + U256::from(1));
     s.push_str("    /// @dev The BN254 base field order: coordinates must be below it.\n");
     constant(&mut s, "Q", word(&-Fq::from(1u64)) + U256::from(1));
+    s.push_str("    /// @dev Gas needed at entry: the pairing (181,000) and four ecMul/ecAdd calls with margin.\n");
+    constant(&mut s, "MIN_GAS", U256::from(220_000));
+    s.push_str("\n    /// @notice Less than MIN_GAS was given to `verifyProof`.\n    error InsufficientGas();\n");
     s.push_str("\n    // The verifying key. G2 points as (x_1, x_0, y_1, y_0) (EIP-197).\n");
     let [ax, ay] = g1_words(&vk.alpha_g1);
     constant(&mut s, "ALPHA_X", ax);
@@ -127,6 +133,7 @@ pub fn verifier_contract(vk: &VerifyingKey<Bn254>, name: &str, provenance: &str)
         uint256[2] calldata c,
         uint256[{n}] calldata input
     ) external view returns (bool) {{
+        if (gasleft() < MIN_GAS) revert InsufficientGas();
         if (a[0] >= Q || a[1] >= Q || c[0] >= Q || c[1] >= Q) return false;
         if (b[0] >= Q || b[1] >= Q || b[2] >= Q || b[3] >= Q) return false;
         bool ok;
@@ -288,67 +295,145 @@ pub fn fixture_library(
 mod tests {
     use super::super::groth16::{self, testing, WrapCircuit};
     use super::*;
+    use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
+    use plonky2::field::goldilocks_field::GoldilocksField;
+    use plonky2::field::types::{Field, PrimeField64};
+    use serde::{Deserialize, Serialize};
     use std::path::PathBuf;
 
     const REGENERATE: &str =
         "ANNALS_REGENERATE_FIXTURES=1 cargo test -p annals-circuits --lib bn254::solidity";
+    const CONTRACT: &str = "InsecureTestWrapVerifier";
+
+    /// `contracts/test/WrapFixture.json`: what the committed Solidity files were written from.
+    #[derive(Serialize, Deserialize)]
+    struct Fixture {
+        r1cs_digest: B256,
+        seed: u64,
+        /// The verifying key, arkworks' compressed encoding, hex.
+        vk: String,
+        proofs: Vec<FixtureProof>,
+    }
+
+    #[derive(Serialize, Deserialize)]
+    struct FixtureProof {
+        /// The Solidity function returning its calldata.
+        name: String,
+        /// The plonky2 public inputs (32-bit words).
+        public_inputs: Vec<u64>,
+        /// The Groth16 proof, arkworks' compressed encoding, hex.
+        proof: String,
+    }
+
+    fn to_hex<T: CanonicalSerialize>(x: &T) -> String {
+        let mut bytes = Vec::new();
+        x.serialize_compressed(&mut bytes).unwrap();
+        alloy_primitives::hex::encode_prefixed(bytes)
+    }
+
+    fn from_hex<T: CanonicalDeserialize>(s: &str) -> T {
+        T::deserialize_compressed(&alloy_primitives::hex::decode(s).unwrap()[..]).unwrap()
+    }
 
     fn contracts_dir() -> PathBuf {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../contracts")
     }
 
-    /// The committed verifier contract and proof fixture (`contracts/src/AnnalsGroth16Verifier.sol`,
-    /// `contracts/test/WrapFixture.sol`) were made from the R1CS this code builds: their digest
-    /// is recomputed here. With `ANNALS_REGENERATE_FIXTURES=1` the test instead regenerates both
-    /// (insecure seeded setup, two real proofs: `x = 3` and `x = 2`).
+    /// The verifier and library texts a fixture determines.
+    fn texts(f: &Fixture) -> (String, String) {
+        let provenance = format!(
+            "r1cs digest {}; INSECURE test setup (seed {}), not for deployment",
+            f.r1cs_digest, f.seed
+        );
+        let vk: VerifyingKey<Bn254> = from_hex(&f.vk);
+        let calldata: Vec<(String, ProofCalldata)> = f
+            .proofs
+            .iter()
+            .map(|p| {
+                let pis: Vec<GoldilocksField> = p
+                    .public_inputs
+                    .iter()
+                    .map(|&w| GoldilocksField::from_canonical_u64(w))
+                    .collect();
+                let inputs = groth16::packed_public_inputs(&pis).unwrap();
+                (p.name.clone(), ProofCalldata::new(&from_hex(&p.proof), &inputs))
+            })
+            .collect();
+        let named: Vec<(&str, &ProofCalldata)> =
+            calldata.iter().map(|(n, c)| (n.as_str(), c)).collect();
+        (
+            verifier_contract(&vk, CONTRACT, &provenance),
+            fixture_library("WrapFixture", f.r1cs_digest, &provenance, &named),
+        )
+    }
+
+    /// The committed fixture (`contracts/test/WrapFixture.json`) was made from the R1CS this
+    /// code builds (its digest is recomputed), its proofs verify natively under its key, and the
+    /// committed Solidity files (`contracts/src/InsecureTestWrapVerifier.sol`,
+    /// `contracts/test/WrapFixture.sol`) are exactly what this code writes from it. With
+    /// `ANNALS_REGENERATE_FIXTURES=1` it regenerates all three instead (insecure seeded setup,
+    /// two real proofs: `x = 3` and `x = 2`).
     #[test]
-    fn committed_verifier_and_fixture_match_the_r1cs() {
+    fn committed_verifier_and_fixture_match_the_code() {
         let (data, t) = testing::circuit();
         let proof = testing::prove_plonky2(&data, t, 3);
         let circuit =
             WrapCircuit { proof: &proof, verifier: &data.verifier_only, common: &data.common };
         let digest = r1cs_digest(circuit).unwrap();
-        let verifier_path = contracts_dir().join("src/AnnalsGroth16Verifier.sol");
-        let fixture_path = contracts_dir().join("test/WrapFixture.sol");
+        let json_path = contracts_dir().join("test/WrapFixture.json");
+        let verifier_path = contracts_dir().join(format!("src/{CONTRACT}.sol"));
+        let library_path = contracts_dir().join("test/WrapFixture.sol");
         if std::env::var("ANNALS_REGENERATE_FIXTURES").as_deref() == Ok("1") {
             let (pk, vk) =
                 groth16::insecure_setup_from_seed(circuit, testing::FIXTURE_SEED).unwrap();
-            let provenance = format!(
-                "r1cs digest {digest}; INSECURE test setup (seed {}), not for deployment",
-                testing::FIXTURE_SEED
-            );
             let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(1);
-            let mut calldata = Vec::new();
+            let mut proofs = Vec::new();
             for x in [3, 2] {
                 let p = testing::prove_plonky2(&data, t, x);
                 let c =
                     WrapCircuit { proof: &p, verifier: &data.verifier_only, common: &data.common };
                 let g = groth16::prove(&pk, c, &mut rng).unwrap();
-                assert!(groth16::verify(&vk, &p.public_inputs, &g).unwrap());
-                let inputs = groth16::packed_public_inputs(&p.public_inputs).unwrap();
-                calldata.push(ProofCalldata::new(&g, &inputs));
+                proofs.push(FixtureProof {
+                    name: format!("proofX{x}"),
+                    public_inputs: p.public_inputs.iter().map(|w| w.to_canonical_u64()).collect(),
+                    proof: to_hex(&g),
+                });
             }
+            let fixture = Fixture {
+                r1cs_digest: digest,
+                seed: testing::FIXTURE_SEED,
+                vk: to_hex(&vk),
+                proofs,
+            };
+            let (verifier, library) = texts(&fixture);
             std::fs::create_dir_all(verifier_path.parent().unwrap()).unwrap();
-            std::fs::write(
-                &verifier_path,
-                verifier_contract(&vk, "AnnalsGroth16Verifier", &provenance),
-            )
-            .unwrap();
-            let library = fixture_library(
-                "WrapFixture",
-                digest,
-                &provenance,
-                &[("proofX3", &calldata[0]), ("proofX2", &calldata[1])],
-            );
-            std::fs::write(&fixture_path, library).unwrap();
-            return;
+            std::fs::write(&json_path, serde_json::to_string_pretty(&fixture).unwrap() + "\n")
+                .unwrap();
+            std::fs::write(&verifier_path, verifier).unwrap();
+            std::fs::write(&library_path, library).unwrap();
         }
-        let needle = format!("r1cs digest {digest};");
-        for path in [&verifier_path, &fixture_path] {
-            let text = std::fs::read_to_string(path).unwrap_or_default();
+        let fixture: Fixture =
+            serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
+        assert_eq!(
+            fixture.r1cs_digest, digest,
+            "the fixture was not made from this code's R1CS; regenerate with: {REGENERATE}"
+        );
+        let vk: VerifyingKey<Bn254> = from_hex(&fixture.vk);
+        for p in &fixture.proofs {
+            let pis: Vec<GoldilocksField> =
+                p.public_inputs.iter().map(|&w| GoldilocksField::from_canonical_u64(w)).collect();
+            let g: Proof<Bn254> = from_hex(&p.proof);
+            assert!(groth16::verify(&vk, &pis, &g).unwrap(), "{} does not verify", p.name);
+            let mut other = pis.clone();
+            other[1] += GoldilocksField::ONE;
+            assert!(!groth16::verify(&vk, &other, &g).unwrap(), "{} verifies for others", p.name);
+        }
+        let (verifier, library) = texts(&fixture);
+        for (path, text) in [(&verifier_path, verifier), (&library_path, library)] {
+            let committed = std::fs::read_to_string(path).unwrap_or_default();
             assert!(
-                text.contains(&needle),
-                "{} was not made from this code's R1CS ({digest}); regenerate with: {REGENERATE}",
+                committed == text,
+                "{} is not what this code writes from the fixture; regenerate with: {REGENERATE}",
                 path.display()
             );
         }

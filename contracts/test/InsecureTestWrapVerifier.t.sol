@@ -1,23 +1,26 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity ^0.8.30;
 
-import {AnnalsGroth16Verifier} from "../src/AnnalsGroth16Verifier.sol";
+import {InsecureTestWrapVerifier} from "../src/InsecureTestWrapVerifier.sol";
 import {WrapFixture} from "./WrapFixture.sol";
 
-/// The generated verifier against real wrapped proofs (WrapFixture, made with the verifier by
+/// The generated verifier (from an INSECURE seeded test setup) against real wrapped proofs
+/// (WrapFixture, made with the verifier by
 /// `ANNALS_REGENERATE_FIXTURES=1 cargo test -p annals-circuits --lib bn254::solidity`): the
 /// proof of `x = 3` verifies for its inputs and for nothing else. Every check compares the
-/// returned bool exactly; the verifier never reverts. Calls get a 2M gas cap: a point off the
+/// returned bool exactly; the verifier reverts only when given too little gas. Calls get a 2M gas cap: a point off the
 /// curve makes a precompile fail, which consumes the gas forwarded to it, and the verifier
 /// returns false with what is left.
-contract AnnalsGroth16VerifierTest {
-    AnnalsGroth16Verifier internal verifier;
+contract InsecureTestWrapVerifierTest {
+    InsecureTestWrapVerifier internal verifier;
 
+    uint256 internal constant Q =
+        21888242871839275222246405745257275088696311157297823662689037894645226208583;
     uint256 internal constant R =
         21888242871839275222246405745257275088548364400416034343698204186575808495617;
 
     function setUp() public {
-        verifier = new AnnalsGroth16Verifier();
+        verifier = new InsecureTestWrapVerifier();
     }
 
     function check(
@@ -71,6 +74,33 @@ contract AnnalsGroth16VerifierTest {
             WrapFixture.proofX2();
         check(a, b, c, input2, true, "the other real proof is rejected for its own inputs");
         check(a, b, c, input3, false, "accepted another query's proof");
+    }
+
+    /// Valid curve points that are not the proof: -A (the pairing fails), and a coordinate
+    /// not below q (refused before any precompile).
+    function test_rejectsANegatedPointAndAnUnreducedCoordinate() public view {
+        (uint256[2] memory a, uint256[4] memory b, uint256[2] memory c, uint256[1] memory input) =
+            WrapFixture.proofX3();
+        a[1] = Q - a[1];
+        check(a, b, c, input, false, "accepted -A");
+        a[1] = Q - a[1];
+        c[0] += Q;
+        check(a, b, c, input, false, "accepted an unreduced coordinate");
+    }
+
+    /// With less than MIN_GAS the verifier reverts with InsufficientGas() rather than answer
+    /// false for a valid proof.
+    function test_revertsWithTooLittleGas() public view {
+        (uint256[2] memory a, uint256[4] memory b, uint256[2] memory c, uint256[1] memory input) =
+            WrapFixture.proofX3();
+        try verifier.verifyProof{gas: 100_000}(a, b, c, input) returns (bool) {
+            revert("answered with too little gas");
+        } catch (bytes memory reason) {
+            require(
+                bytes4(reason) == InsecureTestWrapVerifier.InsufficientGas.selector,
+                "reverted for another reason"
+            );
+        }
     }
 
     /// Gas of one verification (recorded by `forge snapshot` in .gas-snapshot).

@@ -4,12 +4,18 @@
 pragma solidity ^0.8.30;
 
 /// @title Groth16 verifier over BN254 for the Annals EVM wrap (1 public inputs).
-/// @notice `verifyProof` returns true iff the proof is valid for the inputs; it never reverts.
-contract AnnalsGroth16Verifier {
+/// @notice `verifyProof` returns true iff the proof is valid for the inputs. It reverts only
+/// with `InsufficientGas()` (less than MIN_GAS at entry), so `false` always means invalid.
+contract InsecureTestWrapVerifier {
     /// @dev The BN254 scalar field order: inputs must be below it.
     uint256 internal constant R = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
     /// @dev The BN254 base field order: coordinates must be below it.
     uint256 internal constant Q = 21888242871839275222246405745257275088696311157297823662689037894645226208583;
+    /// @dev Gas needed at entry: the pairing (181,000) and four ecMul/ecAdd calls with margin.
+    uint256 internal constant MIN_GAS = 220000;
+
+    /// @notice Less than MIN_GAS was given to `verifyProof`.
+    error InsufficientGas();
 
     // The verifying key. G2 points as (x_1, x_0, y_1, y_0) (EIP-197).
     uint256 internal constant ALPHA_X = 19610185992393723462068248854960227715770016229813165348175115473954151700006;
@@ -41,6 +47,7 @@ contract AnnalsGroth16Verifier {
         uint256[2] calldata c,
         uint256[1] calldata input
     ) external view returns (bool) {
+        if (gasleft() < MIN_GAS) revert InsufficientGas();
         if (a[0] >= Q || a[1] >= Q || c[0] >= Q || c[1] >= Q) return false;
         if (b[0] >= Q || b[1] >= Q || b[2] >= Q || b[3] >= Q) return false;
         bool ok;
