@@ -118,6 +118,7 @@ impl ChallengerVar {
 
 #[cfg(test)]
 mod tests {
+    use super::super::proof_var::fri_params_elements;
     use super::super::{Bn254HashOut, PoseidonBn254GoldilocksConfig, PoseidonBn254Hash};
     use super::*;
     use ark_r1cs_std::alloc::AllocVar;
@@ -226,21 +227,5 @@ mod tests {
         let mut cap = proof.proof.wires_cap.0.clone();
         cap[0] = Bn254HashOut::from_bytes(&[1u8; 32]);
         assert_ne!(replay(&cap).0 .0, got.0, "a tampered wires cap");
-    }
-
-    /// The elements `FriParams::observe` feeds the challenger (plonky2 1.1, fri/mod.rs).
-    fn fri_params_elements(p: &plonky2::fri::FriParams) -> Vec<F> {
-        let c = &p.config;
-        let mut v = vec![
-            F::from_canonical_usize(c.rate_bits),
-            F::from_canonical_usize(c.cap_height),
-            F::from_canonical_u32(c.proof_of_work_bits),
-        ];
-        v.extend(c.reduction_strategy.serialize::<F>());
-        v.push(F::from_canonical_usize(c.num_query_rounds));
-        v.push(F::from_bool(p.hiding));
-        v.push(F::from_canonical_usize(p.degree_bits));
-        v.extend(p.reduction_arity_bits.iter().map(|&e| F::from_canonical_usize(e)));
-        v
     }
 }
