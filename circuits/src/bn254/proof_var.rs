@@ -522,8 +522,11 @@ mod tests {
             tamper(&mut bad);
             assert!(!check_fixed_transcript(&data, &proof, &bad, cap), "fixed transcript: {what}");
         }
+        // Every entry replaced: which entry a query reads depends on its (random) index.
         let mut other_cap = cap.clone();
-        other_cap.0[1] = Bn254HashOut::from_bytes(&[3u8; 32]);
+        for h in other_cap.0.iter_mut() {
+            *h = Bn254HashOut::from_bytes(&[3u8; 32]);
+        }
         assert!(!check_fixed_transcript(&data, &proof, &proof, &other_cap), "another cap");
 
         // A random public-inputs hash changes every challenge: rejected too.
