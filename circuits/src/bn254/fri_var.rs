@@ -75,16 +75,8 @@ pub fn fri_fold_var(
     let n = 1usize << k;
     assert_eq!(evals.len(), n, "2^{k} evaluations");
     let g = F::primitive_root_of_unity(k);
-    let g_inv = g.inverse();
-    // s = x · Π_j (g^{−2^j})^{rev_j}, rev_j = index_{k−1−j}: each factor is a linear selection
-    // between two constants.
-    let mut s = x.clone();
-    for j in 0..k {
-        let c = g_inv.exp_power_of_2(j);
-        let bit = FpVar::from(index[k - 1 - j].clone());
-        let factor = bit * Fr::from(c.to_canonical_u64() - 1) + Fr::from(1u64);
-        s = GoldilocksVar::reduce(&(s.fr() * &factor), 128)?;
-    }
+    // s = x · g^{−rev(index)}.
+    let s = mul_by_power_at_reversed_index(x.clone(), g.inverse(), index)?;
     // s^n by k squarings, β^n likewise.
     let mut s_n = s.clone();
     let mut beta_n = beta.clone();
@@ -327,14 +319,9 @@ pub fn verify_fri_var(
         for ((leaf, path), cap) in round.initial.iter().zip(initial_caps) {
             verify_merkle_proof_to_cap_var(leaf, bits, cap, path)?;
         }
-        // subgroup_x = g · ω^{rev(index)}: bit j of rev(index) is index bit lde_bits − 1 − j.
-        let mut x = GoldilocksVar::constant(F::MULTIPLICATIVE_GROUP_GENERATOR);
-        for j in 0..lde_bits {
-            let c = omega.exp_power_of_2(j).to_canonical_u64();
-            let bit = FpVar::from(bits[lde_bits - 1 - j].clone());
-            let factor = bit * Fr::from(c - 1) + Fr::from(1u64);
-            x = GoldilocksVar::reduce(&(x.fr() * &factor), 128)?;
-        }
+        // subgroup_x = g · ω^{rev(index)}.
+        let generator = GoldilocksVar::constant(F::MULTIPLICATIVE_GROUP_GENERATOR);
+        let mut x = mul_by_power_at_reversed_index(generator, omega, bits)?;
         // fri_combine_initial: batch by batch, sum ← alpha^{len(b)} · sum + (reduced leaf
         // values − reduced openings) / (x − point).
         let mut sum = GoldilocksExtVar::constant(E::ZERO);
@@ -383,6 +370,24 @@ pub fn verify_fri_var(
         acc.enforce_equal(&old_eval)?;
     }
     Ok(())
+}
+
+/// `x · base^{rev(bits)}`, `rev(bits)` the integer whose bit `j` is `bits[len − 1 − j]`
+/// (`bits` little-endian): one factor per bit, each a linear selection between 1 and the
+/// constant `base^{2^j}`, one reduction per factor (bound `p · 2^64 < 2^128`).
+fn mul_by_power_at_reversed_index(
+    mut x: GoldilocksVar,
+    base: F,
+    bits: &[Boolean<Fr>],
+) -> Result<GoldilocksVar> {
+    let k = bits.len();
+    for j in 0..k {
+        let c = base.exp_power_of_2(j).to_canonical_u64();
+        let bit = FpVar::from(bits[k - 1 - j].clone());
+        let factor = bit * Fr::from(c - 1) + Fr::from(1u64);
+        x = GoldilocksVar::reduce(&(x.fr() * &factor), 128)?;
+    }
+    Ok(x)
 }
 
 /// `i` with its low `k` bits reversed.

@@ -220,14 +220,6 @@ impl GoldilocksVar {
         Ok(bits)
     }
 
-    /// `Σ a_i · b_i mod p` with one reduction (every product is below `2^128`, the sum below
-    /// `2^(128 + ⌈log2 n⌉)`): one constraint per product of two variables.
-    pub fn inner_product(a: &[Self], b: &[Self]) -> Result<Self> {
-        assert_eq!(a.len(), b.len(), "inner product of unequal lengths");
-        let sum = a.iter().zip(b).fold(FpVar::zero(), |acc, (x, y)| acc + &x.0 * &y.0);
-        Self::reduce(&sum, 128 + ceil_log2(a.len()))
-    }
-
     /// `a^{-1}`: a witness `b` with `a · b = 1` (unsatisfiable for `a = 0`); computed natively
     /// for a constant.
     pub fn inverse(&self) -> Result<Self> {
@@ -327,9 +319,9 @@ impl GoldilocksExtVar {
 
     /// `self / d`: a canonical witness `q` with `q · d ≡ self (mod p)` in both coordinates,
     /// checked on the unreduced products (`q0 d0 + 7 q1 d1 − n0` and `q0 d1 + q1 d0 − n1` are
-    /// multiples of `p`: about 275 constraints, less than a multiplication plus an equality). Unsatisfiable for `d = 0` unless `self = 0`,
-    /// when `q` is free: callers divide by values that are nonzero except with negligible
-    /// probability (`x − zeta`, `beta − x`).
+    /// multiples of `p`: about 275 constraints, less than a multiplication plus an equality).
+    /// Unsatisfiable for `d = 0` unless `self = 0`, when `q` is free: callers divide by values
+    /// that are nonzero except with negligible probability (`x − zeta`, `beta − x`).
     pub fn div(&self, d: &Self) -> Result<Self> {
         let n = [self.0[0].fr().clone(), self.0[1].fr().clone()];
         let dv = [d.0[0].fr().clone(), d.0[1].fr().clone()];
