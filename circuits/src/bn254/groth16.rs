@@ -28,6 +28,7 @@ use ark_r1cs_std::boolean::Boolean;
 use ark_r1cs_std::eq::EqGadget;
 use ark_r1cs_std::fields::fp::FpVar;
 use ark_relations::r1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
+use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, SerializationError};
 use ark_snark::SNARK;
 use plonky2::field::goldilocks_field::GoldilocksField;
 use plonky2::field::types::PrimeField64;
@@ -55,6 +56,9 @@ pub enum WrapError {
     /// The constraint system or Groth16 failed.
     #[error("Groth16: {0}")]
     Synthesis(#[from] SynthesisError),
+    /// A key or proof does not deserialize.
+    #[error("Groth16 encoding: {0}")]
+    Encoding(#[from] SerializationError),
 }
 
 /// The Groth16 statement of plonky2 public inputs: four 32-bit words per `Fr`, little-endian.
@@ -171,6 +175,55 @@ pub fn verify(
 ) -> Result<bool, WrapError> {
     let inputs = packed_public_inputs(public_inputs)?;
     Ok(Groth16::<Bn254>::verify(vk, &inputs, proof)?)
+}
+
+/// A proving key as bytes: arkworks' uncompressed canonical encoding (points as affine
+/// coordinates, so loading does no square roots). Hundreds of MB for the wrap's circuit.
+pub fn proving_key_to_bytes(pk: &ProvingKey<Bn254>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(pk.uncompressed_size());
+    pk.serialize_uncompressed(&mut out).expect("writing to a Vec does not fail");
+    out
+}
+
+/// Inverse of [`proving_key_to_bytes`]. Points are not re-checked to be on the curve and in the
+/// subgroup (minutes for a large key): only pass bytes whose integrity is checked otherwise,
+/// e.g. by the content hash of the key cache.
+///
+/// # Errors
+/// [`WrapError::Encoding`] for bytes that are not a proving key.
+pub fn proving_key_from_trusted_bytes(bytes: &[u8]) -> Result<ProvingKey<Bn254>, WrapError> {
+    Ok(ProvingKey::deserialize_uncompressed_unchecked(bytes)?)
+}
+
+/// A verifying key as bytes (compressed canonical encoding; 296 bytes for two public inputs).
+pub fn verifying_key_to_bytes(vk: &VerifyingKey<Bn254>) -> Vec<u8> {
+    let mut out = Vec::new();
+    vk.serialize_compressed(&mut out).expect("writing to a Vec does not fail");
+    out
+}
+
+/// Inverse of [`verifying_key_to_bytes`], with every point checked (on the curve, in the
+/// prime-order subgroup).
+///
+/// # Errors
+/// [`WrapError::Encoding`] for bytes that are not a valid verifying key.
+pub fn verifying_key_from_bytes(bytes: &[u8]) -> Result<VerifyingKey<Bn254>, WrapError> {
+    Ok(VerifyingKey::deserialize_compressed(bytes)?)
+}
+
+/// A Groth16 proof as bytes (compressed canonical encoding, 128 bytes).
+pub fn proof_to_bytes(proof: &Proof<Bn254>) -> Vec<u8> {
+    let mut out = Vec::new();
+    proof.serialize_compressed(&mut out).expect("writing to a Vec does not fail");
+    out
+}
+
+/// Inverse of [`proof_to_bytes`], with every point checked.
+///
+/// # Errors
+/// [`WrapError::Encoding`] for bytes that are not a valid proof.
+pub fn proof_from_bytes(bytes: &[u8]) -> Result<Proof<Bn254>, WrapError> {
+    Ok(Proof::deserialize_compressed(bytes)?)
 }
 
 /// The wrap's test circuit, shared by these tests and the committed Solidity fixture.

@@ -28,9 +28,10 @@
 //!   Goldilocks Poseidon as the inner hasher (public-input hash), as plonky2 requires an
 //!   algebraic one there.
 //!
-//! Not built yet: the shrink of the root to a fixed shape and the last layer's circuit, so no
-//! query's proof is wrapped yet.
+//! - [`chain`]: the plonky2 layers from a query's root proof to the last layer (statement
+//!   digest, shrink, the BN254-config last layer) that the Groth16 wrap verifies.
 
+pub mod chain;
 pub mod challenger_var;
 pub mod fri_var;
 pub mod gates_var;

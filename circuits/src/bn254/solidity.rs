@@ -12,7 +12,7 @@
 //! re-randomised by anyone: a consumer must not use a proof's bytes as a nullifier. G2 points are written in
 //! EIP-197's order: `x = x_1 · i + x_0` as `(x_1, x_0)`, then `y` the same way.
 
-use alloy_primitives::{keccak256, B256, U256};
+use alloy_primitives::{Keccak256, B256, U256};
 use ark_bn254::{Bn254, Fq, Fq2, Fr, G1Affine, G2Affine};
 use ark_ff::{BigInteger, PrimeField};
 use ark_groth16::{Proof, VerifyingKey};
@@ -229,20 +229,21 @@ pub fn r1cs_digest<C: ConstraintSynthesizer<Fr>>(circuit: C) -> Result<B256, Syn
     circuit.generate_constraints(cs.clone())?;
     cs.finalize();
     let m = cs.to_matrices().ok_or(SynthesisError::MissingCS)?;
-    let mut bytes = Vec::new();
+    // Streamed: the matrices of a full-size wrap are ~10^8 bytes in this encoding.
+    let mut hasher = Keccak256::new();
     for n in [m.num_instance_variables, m.num_witness_variables, m.num_constraints] {
-        bytes.extend((n as u64).to_le_bytes());
+        hasher.update((n as u64).to_le_bytes());
     }
     for matrix in [&m.a, &m.b, &m.c] {
         for (row, entries) in matrix.iter().enumerate() {
             for (coeff, col) in entries {
-                bytes.extend((row as u64).to_le_bytes());
-                bytes.extend((*col as u64).to_le_bytes());
-                bytes.extend(coeff.into_bigint().to_bytes_le());
+                hasher.update((row as u64).to_le_bytes());
+                hasher.update((*col as u64).to_le_bytes());
+                hasher.update(coeff.into_bigint().to_bytes_le());
             }
         }
     }
-    Ok(keccak256(&bytes))
+    Ok(hasher.finalize())
 }
 
 /// The Solidity library of a committed fixture: `R1CS_DIGEST` and, per named proof, a function
