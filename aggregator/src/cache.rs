@@ -99,7 +99,7 @@ pub fn read_verifier_entry(path: &Path) -> Result<RootVerifier> {
 }
 
 /// The payload of an entry: `magic (8) ‖ keccak256(payload) (32) ‖ payload`.
-fn read_checked(path: &Path, magic: &[u8; 8]) -> Result<Vec<u8>> {
+pub(crate) fn read_checked(path: &Path, magic: &[u8; 8]) -> Result<Vec<u8>> {
     let mut bytes = std::fs::read(path).map_err(|e| cache_err(path, e))?;
     if bytes.len() < 40 || &bytes[..8] != magic {
         return Err(cache_err(path, "not a circuit cache entry of this kind"));
@@ -127,7 +127,7 @@ fn write_verifier_entry(path: &Path, verifier: &RootVerifier) -> Result<()> {
 }
 
 /// Writes an entry atomically (temporary file, fsync, rename).
-fn write_checked(path: &Path, magic: &[u8; 8], payload: &[u8]) -> Result<()> {
+pub(crate) fn write_checked(path: &Path, magic: &[u8; 8], payload: &[u8]) -> Result<()> {
     let dir = path.parent().expect("entry has a parent");
     std::fs::create_dir_all(dir).map_err(|e| cache_err(dir, e))?;
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));

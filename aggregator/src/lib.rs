@@ -2,12 +2,15 @@
 //! set, proves the MapReduce tree over a query's block jobs in parallel, and writes and checks
 //! proof files whose root public inputs are the statement of DESIGN.md §1.
 //!
-//! No feature flags. The EVM-verifiable wrap is a later stage; here the final proof is the
-//! plonky2 root.
+//! [`evm`] turns a proof file into an EVM-verifiable one (the plonky2 chain to the BN254 last
+//! layer, then Groth16 with keys cached beside the circuits).
+//!
+//! Feature `p3-compare`: the bench-only Plonky3 reference (not built by the test suite).
 
 pub mod cache;
 pub mod envelope;
 pub mod error;
+pub mod evm;
 pub mod prover;
 
 pub use envelope::{ProofEnvelope, VerifiedStatement};

@@ -5,8 +5,12 @@ use std::path::Path;
 use std::time::Instant;
 
 use alloy_primitives::{B256, U256};
+use annals_aggregator::cache::load_root_verifier;
+use annals_aggregator::evm::{
+    load_verifying_key, verify_evm_file, EvmProofFile, EvmProver, EVM_PROOF_FORMAT,
+};
 use annals_aggregator::prover::ProvenQuery;
-use annals_aggregator::{verify_file, ProgressEvent, ProofEnvelope, Prover};
+use annals_aggregator::{verify_file, ProgressEvent, ProofEnvelope, Prover, VerifiedStatement};
 use annals_circuits::mapreduce::recursion::ChildKind;
 use annals_circuits::mapreduce::state_map::{program_point, PointWitness};
 use annals_circuits::mapreduce::CircuitSet;
@@ -95,7 +99,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
                 );
             }
         }
-        Command::Query { sql, prove, out, json, rpc } => {
+        Command::Query { sql, prove, evm, out, json, rpc } => {
             let store = Store::connect(&db_url(&cli.db)).await?;
             let query = compile(&sql).map_err(|e| anyhow::anyhow!("{e}"))?;
             if let Some(rpc) = rpc {
@@ -113,7 +117,11 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
             print_result(&query, &rows, json)?;
             if prove {
                 let proven = prove_query(&store, &query, &rows, &cli.cache_dir).await?;
-                finish_proof(&proven, &out, &cli.cache_dir).await?;
+                if evm {
+                    prove_evm(proven.envelope, &out, &cli.cache_dir).await?;
+                } else {
+                    finish_proof(&proven, &out, &cli.cache_dir).await?;
+                }
             }
         }
         Command::Explain { sql } => {
@@ -128,14 +136,25 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
             }
         }
         Command::Verify { file } => {
-            let env = ProofEnvelope::load(&file)?;
             let cache = cli.cache_dir.clone();
-            let verified = tokio::task::spawn_blocking(move || verify_file(&cache, &env)).await??;
+            let path = file.clone();
+            let (verified, evm) = tokio::task::spawn_blocking(move || {
+                if is_evm_file(&path)? {
+                    let file = EvmProofFile::load(&path)?;
+                    let root = load_root_verifier(&cache)?;
+                    let vk = load_verifying_key(&cache)?;
+                    let v = verify_evm_file(&root, &vk, &file)?;
+                    anyhow::Ok((v, Some(file.statement_digest)))
+                } else {
+                    anyhow::Ok((verify_file(&cache, &ProofEnvelope::load(&path)?)?, None))
+                }
+            })
+            .await??;
             println!("proof verified: {}", file.display());
-            println!("  query_hash  {}", verified.query_hash);
-            println!("  range       {}..={}", verified.from_block, verified.to_block);
-            println!("  anchor_hash {}", verified.anchor_hash);
-            println!("  result_hash {}", verified.result_hash);
+            print_statement(&verified);
+            if let Some(digest) = evm {
+                println!("  Groth16     verified; statement digest {digest}");
+            }
         }
         Command::Demo { fixtures, blocks, out } => {
             crate::demo::run(fixtures.as_deref(), blocks, &out, &cli.cache_dir).await?;
@@ -338,10 +357,7 @@ pub async fn finish_proof(proven: &ProvenQuery, out: &Path, cache_dir: &Path) ->
         "proof written to {} ({size} bytes; plonky2 proof {proof_bytes} bytes)",
         out.display()
     );
-    println!("  query_hash  {}", verified.query_hash);
-    println!("  range       {}..={}", verified.from_block, verified.to_block);
-    println!("  anchor_hash {}", verified.anchor_hash);
-    println!("  result_hash {}", verified.result_hash);
+    print_statement(&verified);
     let tm = &proven.timings;
     println!(
         "  proving     leaves {:.1}s, reduce {:.1}s, root {:.1}s; verified in {:.2}s",
@@ -351,4 +367,65 @@ pub async fn finish_proof(proven: &ProvenQuery, out: &Path, cache_dir: &Path) ->
         t.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+fn print_statement(v: &VerifiedStatement) {
+    println!("  query_hash  {}", v.query_hash);
+    println!("  range       {}..={}", v.from_block, v.to_block);
+    println!("  anchor_hash {}", v.anchor_hash);
+    println!("  result_hash {}", v.result_hash);
+}
+
+/// Whether `path` holds an EVM proof file (its `format` field), rather than a plonky2 one.
+fn is_evm_file(path: &Path) -> Result<bool> {
+    #[derive(serde::Deserialize)]
+    struct Format {
+        format: String,
+    }
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let f: Format = serde_json::from_slice(&bytes)
+        .with_context(|| format!("{}: not a proof file", path.display()))?;
+    Ok(f.format == EVM_PROOF_FORMAT)
+}
+
+/// Makes the EVM proof of a proven query (see [`EvmProver`]), writes it to `out`, verifies it
+/// from disk with the cached keys, and prints the statement digest, sizes and timings.
+///
+/// # Errors
+/// Proving, setup, cache or I/O errors, or a file that does not verify.
+pub async fn prove_evm(envelope: ProofEnvelope, out: &Path, cache_dir: &Path) -> Result<()> {
+    let cache_dir = cache_dir.to_owned();
+    let out = out.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let spinner = ProgressBar::new_spinner();
+        spinner.enable_steady_tick(std::time::Duration::from_millis(200));
+        spinner.set_message("EVM proof: building the plonky2 chain");
+        let root = load_root_verifier(&cache_dir)?;
+        let prover = EvmProver::new(&cache_dir, root.clone())?;
+        spinner.set_message(format!(
+            "EVM proof: proving the chain (rows 2^{:?}), then Groth16 (setup on first use)",
+            prover.chain().degree_bits()
+        ));
+        let (file, tm) = prover.prove(&envelope)?;
+        spinner.finish_and_clear();
+        file.save(&out)?;
+        let t = Instant::now();
+        let loaded = EvmProofFile::load(&out)?;
+        let verified = verify_evm_file(&root, &load_verifying_key(&cache_dir)?, &loaded)?;
+        println!("EVM proof written to {} and verified", out.display());
+        print_statement(&verified);
+        println!("  digest      {}", file.statement_digest);
+        println!("  key         {}", file.verifying_key_hash);
+        println!(
+            "  proving     chain build {:.1}s, chain {:.1}s, Groth16 setup {:.1}s, Groth16 {:.1}s; \
+             verified in {:.2}s",
+            tm.chain_build_s,
+            tm.chain_prove_s,
+            tm.setup_s,
+            tm.groth16_s,
+            t.elapsed().as_secs_f64()
+        );
+        anyhow::Ok(())
+    })
+    .await?
 }

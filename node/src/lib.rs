@@ -68,6 +68,12 @@ pub enum Command {
         /// Prove the result (MapReduce tree + root) and verify the proof.
         #[arg(long)]
         prove: bool,
+        /// With `--prove`: also make the EVM-verifiable proof (plonky2 chain to a BN254 last
+        /// layer, Groth16 over BN254) and write it, with the calldata of the generated Solidity
+        /// verifier, to `--out`. The first run sets up the Groth16 keys with OS randomness
+        /// (minutes, ~14 GB of memory) and caches them.
+        #[arg(long, requires = "prove")]
+        evm: bool,
         /// Where to write the proof file (with `--prove`).
         #[arg(long, default_value = "annals-proof.json")]
         out: PathBuf,
@@ -81,7 +87,8 @@ pub enum Command {
         /// The SQL query.
         sql: String,
     },
-    /// Verify a proof file on its own.
+    /// Verify a proof file on its own: a plonky2 proof file with the cached root verifying key,
+    /// an EVM proof file (`--evm`) also with the cached Groth16 verifying key.
     Verify {
         /// The proof file.
         file: PathBuf,
