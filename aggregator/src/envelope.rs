@@ -77,9 +77,7 @@ impl ProofEnvelope {
     /// # Errors
     /// I/O errors, naming the path.
     pub fn save(&self, path: &Path) -> Result<()> {
-        let json = serde_json::to_vec_pretty(self).expect("envelope serializes");
-        std::fs::write(path, json)
-            .map_err(|source| AggregatorError::Io { path: path.to_owned(), source })
+        write_json(path, self)
     }
 
     /// Reads an envelope.
@@ -87,16 +85,8 @@ impl ProofEnvelope {
     /// # Errors
     /// I/O errors, or [`AggregatorError::Malformed`] for bad JSON or a foreign format.
     pub fn load(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path)
-            .map_err(|source| AggregatorError::Io { path: path.to_owned(), source })?;
-        let env: Self = serde_json::from_slice(&bytes)
-            .map_err(|e| AggregatorError::Malformed(format!("{}: {e}", path.display())))?;
-        if env.format != PROOF_FORMAT {
-            return Err(AggregatorError::Malformed(format!(
-                "format {:?}, expected {PROOF_FORMAT:?}",
-                env.format
-            )));
-        }
+        let env: Self = read_json(path)?;
+        check_format(&env.format, PROOF_FORMAT)?;
         Ok(env)
     }
 
@@ -197,4 +187,34 @@ pub fn decode_result_rows(abi: &[u8], ncols: usize) -> Option<Vec<Vec<Option<U25
         rows.push(row);
     }
     Some(rows)
+}
+
+/// Writes `value` as pretty JSON.
+///
+/// # Errors
+/// I/O errors, naming the path.
+pub(crate) fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let json = serde_json::to_vec_pretty(value).expect("proof files serialize");
+    std::fs::write(path, json)
+        .map_err(|source| AggregatorError::Io { path: path.to_owned(), source })
+}
+
+/// Reads JSON.
+///
+/// # Errors
+/// I/O errors, or [`AggregatorError::Malformed`] for bad JSON, naming the path.
+pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    let bytes = std::fs::read(path)
+        .map_err(|source| AggregatorError::Io { path: path.to_owned(), source })?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| AggregatorError::Malformed(format!("{}: {e}", path.display())))
+}
+
+/// [`AggregatorError::Malformed`] unless a file's `format` tag is `expected`.
+pub(crate) fn check_format(format: &str, expected: &str) -> Result<()> {
+    if format == expected {
+        Ok(())
+    } else {
+        Err(AggregatorError::Malformed(format!("format {format:?}, expected {expected:?}")))
+    }
 }

@@ -27,7 +27,7 @@ use ark_groth16::{ProvingKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 
 use crate::cache::{read_checked, write_checked};
-use crate::envelope::{ProofEnvelope, VerifiedStatement};
+use crate::envelope::{check_format, read_json, write_json, ProofEnvelope, VerifiedStatement};
 use crate::error::{AggregatorError, Result};
 use crate::prover::verify_with;
 
@@ -65,9 +65,7 @@ impl EvmProofFile {
     /// # Errors
     /// I/O errors, naming the path.
     pub fn save(&self, path: &Path) -> Result<()> {
-        let json = serde_json::to_vec_pretty(self).expect("EVM proof file serializes");
-        std::fs::write(path, json)
-            .map_err(|source| AggregatorError::Io { path: path.to_owned(), source })
+        write_json(path, self)
     }
 
     /// Reads an EVM proof file.
@@ -75,16 +73,8 @@ impl EvmProofFile {
     /// # Errors
     /// I/O errors, or [`AggregatorError::Malformed`] for bad JSON or another format.
     pub fn load(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path)
-            .map_err(|source| AggregatorError::Io { path: path.to_owned(), source })?;
-        let file: Self = serde_json::from_slice(&bytes)
-            .map_err(|e| AggregatorError::Malformed(format!("{}: {e}", path.display())))?;
-        if file.format != EVM_PROOF_FORMAT {
-            return Err(AggregatorError::Malformed(format!(
-                "format {:?}, expected {EVM_PROOF_FORMAT:?}",
-                file.format
-            )));
-        }
+        let file: Self = read_json(path)?;
+        check_format(&file.format, EVM_PROOF_FORMAT)?;
         Ok(file)
     }
 }

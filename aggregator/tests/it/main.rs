@@ -1,6 +1,8 @@
 //! Aggregator integration tests: the circuit-key cache (build, store, load, reject a corrupt
 //! entry) and proof files (prove real mainnet headers, round-trip the file, verify, reject
-//! tampered files).
+//! tampered files); `evm`: the committed EVM fixture of the mainnet headers demo.
+
+mod evm;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;

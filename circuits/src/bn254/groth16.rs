@@ -126,6 +126,17 @@ impl ConstraintSynthesizer<Fr> for WrapCircuit<'_> {
     }
 }
 
+/// Runs `f` (constraint synthesis) with no `tracing` subscriber on this thread.
+///
+/// ark-relations stores `Span::current()` with every constraint, and ark-r1cs-std instruments
+/// its gadgets with INFO spans (target `r1cs`). Under an application's subscriber (the CLI's
+/// logs at INFO) every span stays alive with its formatted fields, one per constraint: the
+/// wrap's setup went past 20 GB that way in the CLI, and peaked at 13.2 GB for the whole run
+/// with this guard. Synthesis runs on the calling thread, so a thread-local default is enough.
+pub(crate) fn without_tracing<T>(f: impl FnOnce() -> T) -> T {
+    tracing::subscriber::with_default(tracing::subscriber::NoSubscriber::default(), f)
+}
+
 /// Groth16's circuit-specific setup for `circuit`'s plonky2 circuit, with `rng` as the toxic
 /// randomness (pass the OS generator and drop it; see the module docs).
 ///
@@ -135,7 +146,7 @@ pub fn setup<R: RngCore + CryptoRng>(
     circuit: WrapCircuit<'_>,
     rng: &mut R,
 ) -> Result<(ProvingKey<Bn254>, VerifyingKey<Bn254>), WrapError> {
-    Ok(Groth16::<Bn254>::circuit_specific_setup(circuit, rng)?)
+    Ok(without_tracing(|| Groth16::<Bn254>::circuit_specific_setup(circuit, rng))?)
 }
 
 /// **Insecure**: a setup whose randomness is derived from `seed` (`rand`'s `StdRng`), for tests and
@@ -161,7 +172,7 @@ pub fn prove<R: RngCore + CryptoRng>(
     rng: &mut R,
 ) -> Result<Proof<Bn254>, WrapError> {
     packed_public_inputs(&circuit.proof.public_inputs)?;
-    Ok(Groth16::<Bn254>::prove(pk, circuit, rng)?)
+    Ok(without_tracing(|| Groth16::<Bn254>::prove(pk, circuit, rng))?)
 }
 
 /// Checks a Groth16 proof for the plonky2 public inputs `public_inputs`.

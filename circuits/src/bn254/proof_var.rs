@@ -435,21 +435,12 @@ mod tests {
         assert!(ok, "the R1CS rejects a proof plonky2 accepts");
     }
 
-    /// The wrap's planned last-layer FRI shape (rate 1/64, 14 queries, 16 proof-of-work bits,
+    /// The wrap's last-layer FRI shape (`chain::last_layer_config`: rate 1/64, 14 queries, 16 proof-of-work bits,
     /// cap height 0 so each cap is one digest) on a 2^7-row circuit: satisfied by a real proof,
     /// challenges equal plonky2's.
     #[test]
     fn the_last_layer_fri_shape_is_checked() {
-        let config = CircuitConfig {
-            fri_config: FriConfig {
-                rate_bits: 6,
-                cap_height: 0,
-                proof_of_work_bits: 16,
-                reduction_strategy: FriReductionStrategy::ConstantArityBits(4, 5),
-                num_query_rounds: 14,
-            },
-            ..CircuitConfig::standard_recursion_config()
-        };
+        let config = super::super::chain::last_layer_config();
         let (data, proof) = prove(config, 100);
         assert_eq!(data.common.fri_params.reduction_arity_bits, vec![4]);
         let (ok, constraints, got) = check(&data, &proof);

@@ -226,7 +226,7 @@ pub fn verifier_contract(vk: &VerifyingKey<Bn254>, name: &str, provenance: &str)
 pub fn r1cs_digest<C: ConstraintSynthesizer<Fr>>(circuit: C) -> Result<B256, SynthesisError> {
     let cs = ConstraintSystem::<Fr>::new_ref();
     cs.set_optimization_goal(OptimizationGoal::Constraints);
-    circuit.generate_constraints(cs.clone())?;
+    super::groth16::without_tracing(|| circuit.generate_constraints(cs.clone()))?;
     cs.finalize();
     let m = cs.to_matrices().ok_or(SynthesisError::MissingCS)?;
     // Streamed: the matrices of a full-size wrap are ~10^8 bytes in this encoding.
