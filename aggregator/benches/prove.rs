@@ -8,7 +8,8 @@
 //! one mainnet storage slot, and that slot through the `state_map` leaf, shrink and wrap;
 //! keccak-f permutations per second in
 //! the STARK table and its recursive verification, and with `--features p3-compare` the same for
-//! Plonky3's `p3-keccak-air` ([`p3`]).
+//! Plonky3's `p3-keccak-air` ([`p3`]); last, the EVM wrap of the 16-header root proof (chain,
+//! Groth16 setup and proof, key sizes, peak memory).
 
 // In a subdirectory, not `benches/p3.rs`, which cargo would take for a bench target of its own.
 #[cfg(feature = "p3-compare")]
@@ -16,10 +17,10 @@
 mod p3;
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use annals_aggregator::Prover;
+use annals_aggregator::{ProofEnvelope, Prover};
 use annals_circuits::keccak::CircuitBuilderKeccak;
 use annals_circuits::mapreduce::recursion::ChildKind::HeaderWrap;
 use annals_circuits::mapreduce::{Cfg, D, F};
@@ -282,6 +283,88 @@ fn state_bench(out: &mut String, set: &annals_circuits::mapreduce::CircuitSet) {
     .unwrap();
 }
 
+/// One header: leaf, wrap, then a 2-to-1 reduce.
+fn one_header_rows(
+    out: &mut String,
+    set: &annals_circuits::mapreduce::CircuitSet,
+    program: &annals_query_lang::plan::Program,
+    rlps: &[Vec<u8>],
+) {
+    let t = Instant::now();
+    let leaf = set.leaf.prove(program, &rlps[0]).unwrap();
+    let leaf_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let w0 = set.shape.wrap.prove(&leaf).unwrap();
+    let wrap_s = t.elapsed().as_secs_f64();
+    let w1 = set.shape.wrap.prove(&set.leaf.prove(program, &rlps[1]).unwrap()).unwrap();
+    // The mean of a few reduce proofs: one is too noisy to compare with the target.
+    const REDUCE_RUNS: u32 = 4;
+    let t = Instant::now();
+    for _ in 0..REDUCE_RUNS {
+        set.shape.reduce.prove(&w0, HeaderWrap, &w1, HeaderWrap).unwrap();
+    }
+    let reduce_s = t.elapsed().as_secs_f64() / f64::from(REDUCE_RUNS);
+    writeln!(out, "| header map (keccak + RLP + plan VM), per header | 2^{} | {leaf_s:.1} s | target ≤ 15 s |", set.leaf.data.common.degree_bits()).unwrap();
+    writeln!(
+        out,
+        "| wrap (leaf → shape), per header | 2^{} | {wrap_s:.1} s | |",
+        set.shape.common.degree_bits()
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "| reduce, 2-to-1 (mean of {REDUCE_RUNS}) | 2^{} | {reduce_s:.2} s | target ≤ 3.5 s |",
+        set.shape.common.degree_bits()
+    )
+    .unwrap();
+}
+
+/// The EVM wrap (issue 6) of a root proof: the plonky2 chain (build, prove), Groth16 setup with
+/// OS randomness into a fresh key directory, the Groth16 proof, key sizes, native verification
+/// of the EVM proof file, and the process's peak memory after it.
+fn evm_bench(out: &mut String, cache: &Path, envelope: &ProofEnvelope) {
+    use annals_aggregator::evm::{pk_path, verify_evm_file, vk_path, EvmProver};
+    let root = annals_aggregator::cache::load_root_verifier(cache).unwrap();
+    // A fresh directory, so the setup runs and is measured.
+    let keys = tempfile::tempdir().unwrap();
+    let prover = EvmProver::new(keys.path(), root.clone()).unwrap();
+    let (file, tm) = prover.prove(envelope).unwrap();
+    let layers: Vec<String> =
+        prover.chain().degree_bits().iter().map(|b| format!("2^{b}")).collect();
+    let mib = |p: PathBuf| std::fs::metadata(p).unwrap().len() as f64 / (1024.0 * 1024.0);
+    let vk_bytes = std::fs::metadata(vk_path(keys.path())).unwrap().len();
+    let t = Instant::now();
+    verify_evm_file(&root, &prover.verifying_key().unwrap(), &file).unwrap();
+    let verify_s = t.elapsed().as_secs_f64();
+    let total = tm.chain_build_s + tm.chain_prove_s + tm.setup_s + tm.groth16_s;
+    let rows = [
+        format!(
+            "| EVM wrap: plonky2 chain (statement, shrink, BN254-config last layer) | layers {} | build {:.1} s, prove {:.1} s | |",
+            layers.join(", "),
+            tm.chain_build_s,
+            tm.chain_prove_s
+        ),
+        format!(
+            "| EVM wrap: Groth16 setup (OS randomness, once per circuit version) | pk {:.0} MiB, vk {vk_bytes} bytes (cache entries, uncompressed pk) | {:.1} s | R1CS 2,757,615 constraints (`bn254::chain` test) |",
+            mib(pk_path(keys.path())),
+            tm.setup_s
+        ),
+        format!("| EVM wrap: Groth16 proof | 128 bytes compressed, 10 calldata words | {:.1} s | |", tm.groth16_s),
+        format!(
+            "| EVM wrap, steps 1–4: with the setup / with cached keys | | {total:.1} s / {:.1} s + key load | target < 10 min |",
+            total - tm.setup_s
+        ),
+        format!("| verify EVM proof file (plonky2 file + Groth16, native) | | {verify_s:.2} s | on chain: see `contracts/.gas-snapshot` |"),
+        format!(
+            "| peak memory (VmHWM) after the EVM wrap | {:.0} MiB | | target < 20 GiB; whole bench process |",
+            peak_rss_mib()
+        ),
+    ];
+    for row in rows {
+        writeln!(out, "{row}").unwrap();
+    }
+}
+
 fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         return;
@@ -314,7 +397,10 @@ fn main() {
         print!("{out}");
         return;
     }
-    for perms in [1, 8] {
+    // Quick iteration on the EVM wrap: the header pipeline's end-to-end proof, then the wrap;
+    // print, do not overwrite results.md.
+    let evm_only = std::env::var_os("ANNALS_BENCH_EVM_ONLY").is_some();
+    for perms in if evm_only { vec![] } else { vec![1, 8] } {
         let (rows, s) = keccak_bench(perms);
         writeln!(
             out,
@@ -351,34 +437,9 @@ fn main() {
     let expected = q.evaluate(&rows).unwrap();
     let rlps: Vec<Vec<u8>> = headers.iter().map(|h| h.rlp.clone()).collect();
 
-    // One header: leaf, wrap, then a 2-to-1 reduce.
-    let t = Instant::now();
-    let leaf = set.leaf.prove(&q.program, &rlps[0]).unwrap();
-    let leaf_s = t.elapsed().as_secs_f64();
-    let t = Instant::now();
-    let w0 = set.shape.wrap.prove(&leaf).unwrap();
-    let wrap_s = t.elapsed().as_secs_f64();
-    let w1 = set.shape.wrap.prove(&set.leaf.prove(&q.program, &rlps[1]).unwrap()).unwrap();
-    // The mean of a few reduce proofs: one is too noisy to compare with the target.
-    const REDUCE_RUNS: u32 = 4;
-    let t = Instant::now();
-    for _ in 0..REDUCE_RUNS {
-        set.shape.reduce.prove(&w0, HeaderWrap, &w1, HeaderWrap).unwrap();
+    if !evm_only {
+        one_header_rows(&mut out, set, &q.program, &rlps);
     }
-    let reduce_s = t.elapsed().as_secs_f64() / f64::from(REDUCE_RUNS);
-    writeln!(out, "| header map (keccak + RLP + plan VM), per header | 2^{} | {leaf_s:.1} s | target ≤ 15 s |", set.leaf.data.common.degree_bits()).unwrap();
-    writeln!(
-        out,
-        "| wrap (leaf → shape), per header | 2^{} | {wrap_s:.1} s | |",
-        set.shape.common.degree_bits()
-    )
-    .unwrap();
-    writeln!(
-        out,
-        "| reduce, 2-to-1 (mean of {REDUCE_RUNS}) | 2^{} | {reduce_s:.2} s | target ≤ 3.5 s |",
-        set.shape.common.degree_bits()
-    )
-    .unwrap();
 
     let t = Instant::now();
     let proven = prover.prove(&sql, &q.program, (a, b), &rlps, &expected, &|_| {}).unwrap();
@@ -402,6 +463,11 @@ fn main() {
         peak_rss_mib()
     )
     .unwrap();
+    if evm_only {
+        evm_bench(&mut out, &cache, &proven.envelope);
+        print!("{out}");
+        return;
+    }
     mpt_bench(&mut out);
     state_bench(&mut out, prover.circuits());
     keccak_stark_bench(&mut out);
@@ -411,6 +477,9 @@ fn main() {
         peak_rss_mib()
     )
     .unwrap();
+
+    // Last: the largest memory of the run.
+    evm_bench(&mut out, &cache, &proven.envelope);
 
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../bench/results.md");
     std::fs::write(&path, &out).unwrap();

@@ -88,6 +88,8 @@ pub struct EvmTimings {
     pub chain_prove_s: f64,
     /// Groth16 setup (0 when the keys came from the cache).
     pub setup_s: f64,
+    /// Reading and checking the cached proving key (0 after a setup).
+    pub key_load_s: f64,
     /// Groth16 proof.
     pub groth16_s: f64,
 }
@@ -119,6 +121,15 @@ impl EvmProver {
         &self.chain
     }
 
+    /// The cached verifying key, checked to be for this chain's last-layer circuit.
+    ///
+    /// # Errors
+    /// [`AggregatorError::Cache`] if there is none, it does not check, or it is tagged with
+    /// another last-layer circuit.
+    pub fn verifying_key(&self) -> Result<VerifyingKey<Bn254>> {
+        read_verifying_key(&self.cache_dir, Some(&last_layer_tag(&self.chain)))
+    }
+
     /// The EVM proof of a (verified) plonky2 proof file: the chain over its root proof, the
     /// Groth16 keys (from the cache, or a setup with OS randomness on first use), the Groth16
     /// proof, checked natively before it is returned.
@@ -143,6 +154,8 @@ impl EvmProver {
         let (pk, fresh) = self.load_or_setup(circuit)?;
         if fresh {
             timings.setup_s = t.elapsed().as_secs_f64();
+        } else {
+            timings.key_load_s = t.elapsed().as_secs_f64();
         }
         let t = Instant::now();
         let proof = groth16::prove(&pk, circuit, &mut rand::rngs::OsRng)
@@ -180,10 +193,12 @@ impl EvmProver {
             }) {
                 Ok(pk) => {
                     tracing::info!(path = %pk_path.display(), "loaded the Groth16 proving key");
-                    let vk_path = vk_path(&self.cache_dir);
-                    if !vk_path.exists() {
+                    // A missing, damaged or other-circuit verifying key is rewritten from
+                    // the proving key's.
+                    if self.verifying_key().is_err() {
                         let bytes = groth16::verifying_key_to_bytes(&pk.vk);
-                        write_checked(&vk_path, VK_MAGIC, &[tag.as_slice(), &bytes].concat())?;
+                        let payload = [tag.as_slice(), &bytes].concat();
+                        write_checked(&vk_path(&self.cache_dir), VK_MAGIC, &payload)?;
                     }
                     return Ok((pk, false));
                 }
@@ -247,9 +262,17 @@ fn strip_tag<'a>(path: &Path, payload: &'a [u8], tag: &[u8; 32]) -> Result<&'a [
 /// The verifying key of this circuit version from the cache in `cache_dir` (written by the
 /// setup of the first EVM proof).
 ///
+/// The entry is named by the circuits' source hash and checked by the keccak256 of its
+/// contents; its last-layer tag is skipped here, because checking it needs the chain (a minute
+/// to build). [`EvmProver::verifying_key`] checks the tag too.
+///
 /// # Errors
 /// [`AggregatorError::Cache`] if there is none or it does not check.
 pub fn load_verifying_key(cache_dir: &Path) -> Result<VerifyingKey<Bn254>> {
+    read_verifying_key(cache_dir, None)
+}
+
+fn read_verifying_key(cache_dir: &Path, tag: Option<&[u8; 32]>) -> Result<VerifyingKey<Bn254>> {
     let path = vk_path(cache_dir);
     if !path.exists() {
         return Err(cache_err(
@@ -259,7 +282,10 @@ pub fn load_verifying_key(cache_dir: &Path) -> Result<VerifyingKey<Bn254>> {
         ));
     }
     let payload = read_checked(&path, VK_MAGIC)?;
-    let key = payload.get(32..).ok_or_else(|| cache_err(&path, "truncated"))?;
+    let key = match tag {
+        Some(tag) => strip_tag(&path, &payload, tag)?,
+        None => payload.get(32..).ok_or_else(|| cache_err(&path, "truncated"))?,
+    };
     groth16::verifying_key_from_bytes(key).map_err(|e| cache_err(&path, e))
 }
 
@@ -346,6 +372,19 @@ mod tests {
         let err = strip_tag(path, &payload, &[8u8; 32]).unwrap_err().to_string();
         assert!(err.contains("another last-layer circuit"), "{err}");
         assert!(strip_tag(path, &payload[..31], &tag).is_err(), "a truncated entry");
+    }
+
+    #[test]
+    fn a_cached_verifying_key_of_another_last_layer_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let vk = VerifyingKey::<Bn254>::default();
+        let tag = [7u8; 32];
+        let payload = [tag.as_slice(), &groth16::verifying_key_to_bytes(&vk)].concat();
+        write_checked(&vk_path(dir.path()), VK_MAGIC, &payload).unwrap();
+        assert_eq!(read_verifying_key(dir.path(), Some(&tag)).unwrap(), vk);
+        assert_eq!(load_verifying_key(dir.path()).unwrap(), vk, "no tag check without the chain");
+        let err = read_verifying_key(dir.path(), Some(&[8u8; 32])).unwrap_err().to_string();
+        assert!(err.contains("another last-layer circuit"), "{err}");
     }
 
     #[test]

@@ -411,17 +411,18 @@ pub async fn prove_evm(envelope: ProofEnvelope, out: &Path, cache_dir: &Path) ->
         file.save(&out)?;
         let t = Instant::now();
         let loaded = EvmProofFile::load(&out)?;
-        let verified = verify_evm_file(&root, &load_verifying_key(&cache_dir)?, &loaded)?;
+        let verified = verify_evm_file(&root, &prover.verifying_key()?, &loaded)?;
         println!("EVM proof written to {} and verified", out.display());
         print_statement(&verified);
         println!("  digest      {}", file.statement_digest);
         println!("  key         {}", file.verifying_key_hash);
         println!(
-            "  proving     chain build {:.1}s, chain {:.1}s, Groth16 setup {:.1}s, Groth16 {:.1}s; \
-             verified in {:.2}s",
+            "  proving     chain build {:.1}s, chain {:.1}s, Groth16 setup {:.1}s, key load {:.1}s, \
+             Groth16 {:.1}s; verified in {:.2}s",
             tm.chain_build_s,
             tm.chain_prove_s,
             tm.setup_s,
+            tm.key_load_s,
             tm.groth16_s,
             t.elapsed().as_secs_f64()
         );

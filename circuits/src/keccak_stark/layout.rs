@@ -14,6 +14,11 @@
 //! | [`a_prime_bit`] | 1,600 | `A' = θ(A)`, as bits |
 //! | [`a_chi_limb`] | 48 | `A'' = χ(π(ρ(A')))` of lanes 1..25, as limbs |
 //! | [`a_chi_lane0_bit`] | 64 | `A''[0][0]`, as bits (ι xors the round constant into it) |
+//! | [`input_limb`] | 50 | the permutation's input state (its round-0 `A`), carried on all 24 rows |
+//! | [`MULTIPLICITY`] | 1 | how many lookups name this permutation (read on its round-23 row) |
+//!
+//! The last two groups serve the lookup ([`super::lookup`]): on a round-23 row, the input and
+//! output states of the whole permutation are both on one row.
 
 /// Rounds of keccak-f\[1600\] (FIPS 202 §3.4: `nr = 12 + 2ℓ`, ℓ = 6).
 pub const NUM_ROUNDS: usize = 24;
@@ -31,9 +36,14 @@ const C_PRIME_START: usize = C_START + 5 * LANE_BITS;
 const A_PRIME_START: usize = C_PRIME_START + 5 * LANE_BITS;
 const A_CHI_START: usize = A_PRIME_START + NUM_LANES * LANE_BITS;
 const A_CHI_LANE0_START: usize = A_CHI_START + 2 * (NUM_LANES - 1);
+const INPUT_START: usize = A_CHI_LANE0_START + LANE_BITS;
 
-/// Columns of the table (2,426).
-pub const NUM_COLUMNS: usize = A_CHI_LANE0_START + LANE_BITS;
+/// Multiplicity of the permutation in the lookup (meaningful on round-23 rows only: the
+/// lookup's filter is `flag_23 · multiplicity`).
+pub const MULTIPLICITY: usize = INPUT_START + 2 * NUM_LANES;
+
+/// Columns of the table (2,477).
+pub const NUM_COLUMNS: usize = MULTIPLICITY + 1;
 
 /// Flag of round `i` (`0..24`): 1 on the rows of round `i`, else 0.
 pub const fn round_flag(i: usize) -> usize {
@@ -71,6 +81,11 @@ pub const fn a_chi_lane0_bit(z: usize) -> usize {
     A_CHI_LANE0_START + z
 }
 
+/// Limb `j` of lane `lane` of the permutation's input state, on every row of the permutation.
+pub const fn input_limb(lane: usize, j: usize) -> usize {
+    INPUT_START + 2 * lane + j
+}
+
 /// Where bit `z` of lane `lane` of `B = π(ρ(A'))` comes from: `(lane of A', bit)`.
 ///
 /// ρ rotates lane `(x, y)` left by `r[x][y]`, π moves it to `(y, 2x + 3y mod 5)`
@@ -99,6 +114,7 @@ mod tests {
         (0..NUM_ROUNDS).for_each(|i| mark(round_flag(i)));
         for l in 0..NUM_LANES {
             (0..2).for_each(|j| mark(a_limb(l, j)));
+            (0..2).for_each(|j| mark(input_limb(l, j)));
             (0..LANE_BITS).for_each(|z| mark(a_prime_bit(l, z)));
             if l > 0 {
                 (0..2).for_each(|j| mark(a_chi_limb(l, j)));
@@ -111,8 +127,9 @@ mod tests {
             }
         }
         (0..LANE_BITS).for_each(|z| mark(a_chi_lane0_bit(z)));
+        mark(MULTIPLICITY);
         assert!(seen.iter().all(|&s| s));
-        assert_eq!(NUM_COLUMNS, 2426);
+        assert_eq!(NUM_COLUMNS, 2477);
     }
 
     /// `b_source` agrees with the native ρ∘π on every bit.

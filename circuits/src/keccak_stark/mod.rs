@@ -1,12 +1,14 @@
 //! keccak-f\[1600\] as a STARK table (starky 1.1), the first part of issue 3: one row per round,
-//! 24 rows per permutation, 2,426 columns ([`layout`]), constraints of degree 3, written from
+//! 24 rows per permutation, 2,477 columns ([`layout`]), constraints of degree 3, written from
 //! FIPS 202 §3.2–3.3.
 //!
 //! Status: the permutation table, its native proofs and their verification inside plonky2
-//! ([`PermutationVerifierCircuit`], starky's recursive verifier). The sponge table and the
-//! lookup that links plonky2 circuits' (input, output) pairs to this table are not built yet;
-//! nothing in the query proving path uses this table. The lookup argument they will use, with
-//! its transcript order and soundness count, is written down in `circuits/docs/keccak-lookup.md`.
+//! ([`PermutationVerifierCircuit`], starky's recursive verifier), and the table side of the
+//! permutation lookup ([`lookup`]: multiplicities, a LogUp sum under challenges seeded by the
+//! lookups' commitment, native verification). The plonky2 side (circuits recording their
+//! permutations, the aggregation circuit that checks the sums) is not built yet; nothing in
+//! the query proving path uses this table. The argument, its transcript order and soundness
+//! count: `circuits/docs/keccak-lookup.md`.
 //!
 //! # Constraints (each row: round `i`, input state `A` as limbs)
 //! With `xor2(a, b) = a + b − 2ab` and
@@ -20,6 +22,11 @@
 //! 6. Transition unless this is round 23: the next row's `A` limbs equal `A''` limbs, lane 0
 //!    with ι applied (`xor2(A''[0][0][z], RC_i[z])`, `RC_i[z] = Σ_i flag_i · RC_i[z]`).
 //! 7. Round flags: row 0 has round 0; `flag_{i+1 mod 24}(next) = flag_i(local)`.
+//! 8. On a round-0 row, the input-state limbs equal `A`'s.
+//! 9. Transition unless this is round 23: the next row's input-state limbs equal this row's.
+//!
+//! By 7–9, a round-23 row holds both the input state of its permutation (8, 9) and, in its
+//! `A''` columns with ι, the output: the pair [`lookup`] reads.
 //!
 //! Why 2–4 force `A' = θ(A)`: let `E = C ⊕ C'`, so (4) says `A = A' ⊕ E`. Then
 //! `C' = ⊕_y A' = ⊕_y A ⊕ E` (five copies of `E`) `= P ⊕ E` with `P` the true parity of `A`,
@@ -27,6 +34,7 @@
 //! `D`, so `A' = A ⊕ D`. Limbs are below 2^32, so the bits in (4) are unique.
 
 pub mod layout;
+pub mod lookup;
 mod proving;
 
 pub use proving::{
@@ -51,8 +59,12 @@ use crate::keccak::native::ROUND_CONSTANTS;
 use layout::*;
 
 /// The keccak-f\[1600\] permutation table. No public inputs.
+///
+/// With [`Self::with_lookup`], the table takes part in the lookup of [`lookup`]: starky then
+/// commits the cross-table-lookup sum column of [`lookup::lookup_ctl`] with the trace.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct KeccakPermutationStark<F, const D: usize> {
+    ctl: bool,
     _f: PhantomData<F>,
 }
 
@@ -62,26 +74,52 @@ pub fn trace_rows(n: usize) -> usize {
 }
 
 impl<F: RichField + Extendable<D>, const D: usize> KeccakPermutationStark<F, D> {
-    /// The table (stateless).
+    /// The table on its own: proofs say that the trace holds honest permutations.
     pub const fn new() -> Self {
-        Self { _f: PhantomData }
+        Self { ctl: false, _f: PhantomData }
+    }
+
+    /// The table as the looked side of the permutation lookup ([`lookup`]).
+    pub const fn with_lookup() -> Self {
+        Self { ctl: true, _f: PhantomData }
     }
 
     /// The trace for `inputs` (lanes `x + 5y`), column-major, [`trace_rows`] rows long. Rows
     /// past the last permutation run further permutations of the all-zero state, cut off at
     /// the power of two (the last row's transition is not constrained).
     pub fn generate_trace(&self, inputs: &[[u64; NUM_LANES]]) -> Vec<PolynomialValues<F>> {
+        self.generate_trace_with_multiplicities(inputs, &[])
+    }
+
+    /// [`Self::generate_trace`], with `multiplicities[p]` (0 where absent) written in the
+    /// [`MULTIPLICITY`] column of permutation `p`'s round-23 row.
+    ///
+    /// # Panics
+    /// If there are more multiplicities than inputs.
+    pub fn generate_trace_with_multiplicities(
+        &self,
+        inputs: &[[u64; NUM_LANES]],
+        multiplicities: &[u64],
+    ) -> Vec<PolynomialValues<F>> {
+        assert!(multiplicities.len() <= inputs.len(), "a multiplicity without its permutation");
         let rows = trace_rows(inputs.len());
         let mut cols = vec![vec![F::ZERO; rows]; NUM_COLUMNS];
         let perms = rows.div_ceil(NUM_ROUNDS);
         for p in 0..perms {
-            let mut state = inputs.get(p).copied().unwrap_or([0; NUM_LANES]);
+            let input = inputs.get(p).copied().unwrap_or([0; NUM_LANES]);
+            let mut state = input;
             for (i, rc) in ROUND_CONSTANTS.iter().enumerate() {
                 let row = p * NUM_ROUNDS + i;
                 if row >= rows {
                     break;
                 }
+                for (lane, &v) in input.iter().enumerate() {
+                    set_limbs(&mut cols, row, |j| input_limb(lane, j), v);
+                }
                 state = fill_round(&mut cols, row, i, &state, *rc);
+            }
+            if let Some(&m) = multiplicities.get(p) {
+                cols[MULTIPLICITY][p * NUM_ROUNDS + NUM_ROUNDS - 1] = F::from_canonical_u64(m);
             }
         }
         cols.into_iter().map(PolynomialValues::new).collect()
@@ -306,6 +344,18 @@ fn eval<A: Arith, S: Sink<A::V>>(ar: &mut A, sink: &mut S, local: &[A::V], next:
     }
     // 6. Transition to the next round unless this is round 23.
     let not_last = ar.sub(one, local[round_flag(NUM_ROUNDS - 1)]);
+    // 8–9. The input state: equal to `A` on a round-0 row, carried to the next row unless
+    // this is round 23.
+    for lane in 0..NUM_LANES {
+        for j in 0..2 {
+            let d = ar.sub(local[input_limb(lane, j)], local[a_limb(lane, j)]);
+            let c = ar.mul(local[round_flag(0)], d);
+            sink.all(c);
+            let d = ar.sub(next[input_limb(lane, j)], local[input_limb(lane, j)]);
+            let c = ar.mul(not_last, d);
+            sink.transition(c);
+        }
+    }
     for lane in 1..NUM_LANES {
         for j in 0..2 {
             let d = ar.sub(next[a_limb(lane, j)], local[a_chi_limb(lane, j)]);
@@ -476,6 +526,10 @@ impl<F: RichField + Extendable<D>, const D: usize> Stark<F, D> for KeccakPermuta
 
     fn constraint_degree(&self) -> usize {
         3
+    }
+
+    fn requires_ctls(&self) -> bool {
+        self.ctl
     }
 }
 
