@@ -37,6 +37,7 @@
 //! [`serializer::AnnalsGeneratorSerializer`].
 
 pub mod gates;
+pub mod lookup;
 pub mod native;
 pub mod serializer;
 pub mod slice_gate;
@@ -180,70 +181,11 @@ impl<F: RichField + Extendable<D>, const D: usize> CircuitBuilderKeccak<F, D>
     }
 
     fn keccak256_var(&mut self, input: &[Target], len: Target) -> [Target; KECCAK256_DIGEST_BYTES] {
-        let cap = input.len();
-        let num_blocks = (cap + 1).div_ceil(KECCAK256_RATE_BYTES);
-        let total = num_blocks * KECCAK256_RATE_BYTES;
-        let mask = self.prefix_mask(len, total);
-        // len <= cap: the (monotone) mask is zero from index cap on.
-        self.assert_zero(mask[cap].target);
-        let one = self.one();
-        // m(i) = m_{i-1} with m_{-1} = 1.
-        let mask_before = |i: usize| if i == 0 { one } else { mask[i - 1].target };
-        // e_j = [136j <= len < 136(j+1)]: the padding ends in block j.
-        let last_block: Vec<Target> = (0..num_blocks)
-            .map(|j| {
-                let start = mask_before(j * KECCAK256_RATE_BYTES);
-                let end = mask[(j + 1) * KECCAK256_RATE_BYTES - 1].target;
-                self.sub(start, end)
-            })
-            .collect();
-        // p_i = m_i·x_i + [i == len]·0x01 + [i is the last byte of block e]·0x80,
-        // with [i == len] = m_{i−1} − m_i.
-        let padded: Vec<Target> = (0..total)
-            .map(|i| {
-                let prev = mask_before(i);
-                let t = if i < cap {
-                    self.arithmetic(F::ONE, F::ONE, mask[i].target, input[i], prev)
-                } else {
-                    prev
-                };
-                let p = self.sub(t, mask[i].target);
-                if i % KECCAK256_RATE_BYTES == KECCAK256_RATE_BYTES - 1 {
-                    let j = i / KECCAK256_RATE_BYTES;
-                    self.mul_const_add(F::from_canonical_u64(0x80), last_block[j], p)
-                } else {
-                    p
-                }
-            })
-            .collect();
-        let bits = self.split_bytes_le(&padded);
-        let blocks: Vec<Vec<MessageBit>> = bits
-            .chunks(8 * KECCAK256_RATE_BYTES)
-            .map(|block| block.iter().map(|&b| MessageBit::Var(b)).collect())
-            .collect();
-        let states = absorb(self, &blocks);
-        let digests: Vec<Vec<Target>> = states.iter().map(|s| digest_bytes(self, s)).collect();
-        std::array::from_fn(|k| {
-            let mut acc = self.mul(last_block[0], digests[0][k]);
-            for j in 1..num_blocks {
-                acc = self.mul_add(last_block[j], digests[j][k], acc);
-            }
-            acc
-        })
+        sponge_var(self, input, len, &mut |b: &mut Self, s: &KeccakStateTarget| b.keccak_f(s))
     }
 
     fn keccak256_fixed(&mut self, input: &[Target]) -> [Target; KECCAK256_DIGEST_BYTES] {
-        let bits = self.split_bytes_le(input);
-        let pad = keccak256_pad(&vec![0u8; input.len()]);
-        let mut message: Vec<MessageBit> = bits.into_iter().map(MessageBit::Var).collect();
-        for byte in &pad[input.len()..] {
-            message.extend((0..8).map(|k| MessageBit::Const((byte >> k) & 1 == 1)));
-        }
-        let blocks: Vec<Vec<MessageBit>> =
-            message.chunks(8 * KECCAK256_RATE_BYTES).map(|b| b.to_vec()).collect();
-        let states = absorb(self, &blocks);
-        let digest = digest_bytes(self, states.last().expect("at least one block"));
-        std::array::from_fn(|k| digest[k])
+        sponge_fixed(self, input, &mut |b: &mut Self, s: &KeccakStateTarget| b.keccak_f(s))
     }
 
     fn prefix_mask(&mut self, len: Target, cap: usize) -> Vec<BoolTarget> {
@@ -312,11 +254,94 @@ impl<F: RichField + Extendable<D>, const D: usize> CircuitBuilderKeccak<F, D>
     }
 }
 
+/// A keccak-f\[1600\] in a circuit: computed by the custom gates, or taken from a lookup.
+pub(crate) type Permute<'a, F, const D: usize> =
+    dyn FnMut(&mut CircuitBuilder<F, D>, &KeccakStateTarget) -> KeccakStateTarget + 'a;
+
+/// [`CircuitBuilderKeccak::keccak256_var`] with each permutation made by `permute`.
+pub(crate) fn sponge_var<F: RichField + Extendable<D>, const D: usize>(
+    builder: &mut CircuitBuilder<F, D>,
+    input: &[Target],
+    len: Target,
+    permute: &mut Permute<'_, F, D>,
+) -> [Target; KECCAK256_DIGEST_BYTES] {
+    let cap = input.len();
+    let num_blocks = (cap + 1).div_ceil(KECCAK256_RATE_BYTES);
+    let total = num_blocks * KECCAK256_RATE_BYTES;
+    let mask = builder.prefix_mask(len, total);
+    // len <= cap: the (monotone) mask is zero from index cap on.
+    builder.assert_zero(mask[cap].target);
+    let one = builder.one();
+    // m(i) = m_{i-1} with m_{-1} = 1.
+    let mask_before = |i: usize| if i == 0 { one } else { mask[i - 1].target };
+    // e_j = [136j <= len < 136(j+1)]: the padding ends in block j.
+    let last_block: Vec<Target> = (0..num_blocks)
+        .map(|j| {
+            let start = mask_before(j * KECCAK256_RATE_BYTES);
+            let end = mask[(j + 1) * KECCAK256_RATE_BYTES - 1].target;
+            builder.sub(start, end)
+        })
+        .collect();
+    // p_i = m_i·x_i + [i == len]·0x01 + [i is the last byte of block e]·0x80,
+    // with [i == len] = m_{i−1} − m_i.
+    let padded: Vec<Target> = (0..total)
+        .map(|i| {
+            let prev = mask_before(i);
+            let t = if i < cap {
+                builder.arithmetic(F::ONE, F::ONE, mask[i].target, input[i], prev)
+            } else {
+                prev
+            };
+            let p = builder.sub(t, mask[i].target);
+            if i % KECCAK256_RATE_BYTES == KECCAK256_RATE_BYTES - 1 {
+                let j = i / KECCAK256_RATE_BYTES;
+                builder.mul_const_add(F::from_canonical_u64(0x80), last_block[j], p)
+            } else {
+                p
+            }
+        })
+        .collect();
+    let bits = builder.split_bytes_le(&padded);
+    let blocks: Vec<Vec<MessageBit>> = bits
+        .chunks(8 * KECCAK256_RATE_BYTES)
+        .map(|block| block.iter().map(|&b| MessageBit::Var(b)).collect())
+        .collect();
+    let states = absorb(builder, &blocks, permute);
+    let digests: Vec<Vec<Target>> = states.iter().map(|s| digest_bytes(builder, s)).collect();
+    std::array::from_fn(|k| {
+        let mut acc = builder.mul(last_block[0], digests[0][k]);
+        for j in 1..num_blocks {
+            acc = builder.mul_add(last_block[j], digests[j][k], acc);
+        }
+        acc
+    })
+}
+
+/// [`CircuitBuilderKeccak::keccak256_fixed`] with each permutation made by `permute`.
+pub(crate) fn sponge_fixed<F: RichField + Extendable<D>, const D: usize>(
+    builder: &mut CircuitBuilder<F, D>,
+    input: &[Target],
+    permute: &mut Permute<'_, F, D>,
+) -> [Target; KECCAK256_DIGEST_BYTES] {
+    let bits = builder.split_bytes_le(input);
+    let pad = keccak256_pad(&vec![0u8; input.len()]);
+    let mut message: Vec<MessageBit> = bits.into_iter().map(MessageBit::Var).collect();
+    for byte in &pad[input.len()..] {
+        message.extend((0..8).map(|k| MessageBit::Const((byte >> k) & 1 == 1)));
+    }
+    let blocks: Vec<Vec<MessageBit>> =
+        message.chunks(8 * KECCAK256_RATE_BYTES).map(|b| b.to_vec()).collect();
+    let states = absorb(builder, &blocks, permute);
+    let digest = digest_bytes(builder, states.last().expect("at least one block"));
+    std::array::from_fn(|k| digest[k])
+}
+
 /// Absorbs `blocks` (each `8 * 136` message bits, state bit `64i + z` = lane `i`, bit `z`) into
 /// the zero state, permuting after each; returns the state after every block.
 fn absorb<F: RichField + Extendable<D>, const D: usize>(
     builder: &mut CircuitBuilder<F, D>,
     blocks: &[Vec<MessageBit>],
+    permute: &mut Permute<'_, F, D>,
 ) -> Vec<KeccakStateTarget> {
     let zero = builder._false();
     let mut state: Option<KeccakStateTarget> = None;
@@ -335,7 +360,7 @@ fn absorb<F: RichField + Extendable<D>, const D: usize>(
                 (false, MessageBit::Const(true)) => builder.not(*lane),
             };
         }
-        let next = builder.keccak_f(&s);
+        let next = permute(builder, &s);
         states.push(next);
         state = Some(next);
     }

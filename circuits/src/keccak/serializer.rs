@@ -137,7 +137,8 @@ where
         ByteGenerator,
         KeccakSliceGenerator,
         PrefixMaskGenerator,
-        crate::uint256::U256Generator
+        crate::uint256::U256Generator,
+        super::lookup::PermutationHintGenerator
     }
 }
 

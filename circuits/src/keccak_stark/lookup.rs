@@ -2,7 +2,7 @@
 //! soundness count are in `circuits/docs/keccak-lookup.md`).
 //!
 //! A *lookup* is a pair (input state, output state) of one keccak-f\[1600\] that a plonky2
-//! circuit uses without computing it. Its [`tuple`] is the two states as 100 32-bit limbs.
+//! circuit uses without computing it. Its [`tuple()`] is the two states as 100 32-bit limbs.
 //! The permutation table proves each distinct input once, with a multiplicity, and the claim
 //! "every lookup is a row of the table" is the LogUp identity, for each challenge pair
 //! `(β, γ)` of a [`GrandProductChallengeSet`]:
@@ -129,7 +129,7 @@ pub fn lookup_ctl() -> CrossTableLookup<F> {
         columns.extend((0..2).map(|j| Column::single(a_chi_limb(lane, j))));
     }
     debug_assert_eq!(columns.len(), TUPLE_LEN);
-    debug_assert!(LANE_BITS == 2 * LIMB_BITS);
+    const { assert!(LANE_BITS == 2 * LIMB_BITS) };
     let filter = Filter::new(
         vec![(Column::single(round_flag(NUM_ROUNDS - 1)), Column::single(MULTIPLICITY))],
         vec![],
@@ -215,8 +215,13 @@ pub(crate) fn prove_trace(seed: &[F], trace: Vec<PolynomialValues<F>>) -> Result
     );
     let mut challenger = challenger_after(seed, &commitment.merkle_tree.cap);
     let ctls = [lookup_ctl()];
-    let (ctl_challenges, ctl_data) =
-        get_ctl_data::<F, Cfg, D, 1>(&config, &[trace.clone()], &ctls, &mut challenger, 3);
+    let (ctl_challenges, ctl_data) = get_ctl_data::<F, Cfg, D, 1>(
+        &config,
+        std::array::from_ref(&trace),
+        &ctls,
+        &mut challenger,
+        3,
+    );
     // starky's verifier absorbs the config before the proof's own challenges; so must we.
     config.observe(&mut challenger);
     prove_with_commitment(
