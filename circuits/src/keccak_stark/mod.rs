@@ -5,10 +5,10 @@
 //! Status: the permutation table, its native proofs and their verification inside plonky2
 //! ([`PermutationVerifierCircuit`], starky's recursive verifier), and the table side of the
 //! permutation lookup ([`lookup`]: multiplicities, a LogUp sum under challenges seeded by the
-//! lookups' commitment, native verification). The plonky2 side (circuits recording their
-//! permutations, the aggregation circuit that checks the sums) is not built yet; nothing in
-//! the query proving path uses this table. The argument, its transcript order and soundness
-//! count: `circuits/docs/keccak-lookup.md`.
+//! lookups' commitment, native verification, and [`lookup::LookupCheckCircuit`], the check in
+//! plonky2). Circuits record their permutations with [`crate::keccak::lookup`]. Nothing in the
+//! query proving path uses this yet (the leaves, the proof tree and the aggregation do not).
+//! The argument, its transcript order and soundness count: `circuits/docs/keccak-lookup.md`.
 //!
 //! # Constraints (each row: round `i`, input state `A` as limbs)
 //! With `xor2(a, b) = a + b − 2ab` and
