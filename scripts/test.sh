@@ -4,7 +4,7 @@
 #   bash scripts/test.sh
 #
 # 1. scripts/setup.sh --postgres   (anvil via npm ci; PostgreSQL from Debian's packages)
-# 2. cargo nextest run --workspace --all-targets --no-fail-fast --profile ci
+# 2. cargo nextest run --workspace --all-targets --no-fail-fast --profile ci (full: --profile full)
 #    (profile in .config/nextest.toml; falls back to cargo test when nextest is missing)
 # 3. forge snapshot --check in contracts/ (Foundry tests; gas compared with .gas-snapshot)
 # 4. cargo test --workspace --doc  (nextest does not run doctests)
@@ -12,7 +12,20 @@
 # Runs every step even after a failure, prints a summary line, and exits non-zero if any
 # step failed. Extra arguments are passed to the nextest run, e.g. a filterset:
 # `bash scripts/test.sh -E 'package(annals-indexer)'`.
+#
+# Two tiers. By default (and in CI) the tests marked `#[ignore = "full tier: ..."]` are left
+# out: each is a longer form (every fixture, full-depth proofs, the EVM chain proven afresh)
+# of checks the default tier makes more cheaply; README.md lists them. `bash scripts/test.sh
+# --full` (first argument) runs them too (`--run-ignored all`); it takes hours on 2 cores.
 set -euo pipefail
+
+ignored=()
+profile=ci
+if [[ "${1:-}" == "--full" ]]; then
+    shift
+    ignored=(--run-ignored all)
+    profile=full
+fi
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root"
@@ -26,13 +39,15 @@ step "bash scripts/setup.sh --postgres"
 bash scripts/setup.sh --postgres
 
 if cargo nextest --version >/dev/null 2>&1; then
-    step "cargo nextest run --workspace --all-targets --no-fail-fast --profile ci $*"
-    if ! cargo nextest run --workspace --all-targets --no-fail-fast --profile ci "$@"; then
+    step "cargo nextest run --workspace --all-targets --no-fail-fast --profile $profile ${ignored[*]} $*"
+    if ! cargo nextest run --workspace --all-targets --no-fail-fast --profile "$profile" "${ignored[@]}" "$@"; then
         failed+=("nextest")
     fi
 else
-    step "cargo-nextest not found: cargo test --workspace --all-targets --no-fail-fast $* -- --test-threads=2"
-    if ! cargo test --workspace --all-targets --no-fail-fast "$@" -- --test-threads=2; then
+    extra=()
+    if ((${#ignored[@]})); then extra=(--include-ignored); fi
+    step "cargo-nextest not found: cargo test --workspace --all-targets --no-fail-fast $* -- --test-threads=2 ${extra[*]}"
+    if ! cargo test --workspace --all-targets --no-fail-fast "$@" -- --test-threads=2 "${extra[@]}"; then
         failed+=("cargo test")
     fi
 fi

@@ -345,7 +345,12 @@ mod tests {
     /// the R1CS verifier accepts. Another root circuit's proof, a block number of 32 bits or
     /// more, and a changed digest word are each refused (plonky2 may panic rather than return
     /// an error on a witness it cannot satisfy: either counts as refused).
+    ///
+    /// Full tier (about 5 minutes, mostly the chain build and proof): the default tier checks
+    /// the chain's R1CS digest against the committed EVM fixture and verifies its real proofs
+    /// (`annals-aggregator`'s `evm::committed_evm_fixture_matches_the_code`).
     #[test]
+    #[ignore = "full tier (about 5 minutes): bash scripts/test.sh --full"]
     fn the_chain_carries_the_statement_digest_to_an_r1cs_checked_last_layer() {
         let statement = test_statement();
         let pre = statement_preimage(&statement);

@@ -179,8 +179,10 @@ fn proofs_under_the_bn254_config_verify_and_tampered_ones_do_not() {
 }
 
 /// The wrap's last layer: a circuit verifying a Goldilocks-Poseidon proof, proven under the
-/// BN254 config; its public input is the inner one.
+/// BN254 config; its public input is the inner one. Full tier: the chain test proves the
+/// real last layer, and the default tier's Groth16 test wraps a BN254-config proof.
 #[test]
+#[ignore = "full tier (about a minute): bash scripts/test.sh --full"]
 fn a_goldilocks_proof_is_reproven_under_the_bn254_config() {
     let (inner, pw) = cubic::<PoseidonGoldilocksConfig>();
     let inner_proof = inner.prove(pw).unwrap();

@@ -233,8 +233,11 @@ fn proves_small_tries() {
     prove_and_compare(SMALL, case);
 }
 
-/// The deepest fixture, USDC's account at 19000000 (9 nodes), at full depth.
+/// The deepest fixture, USDC's account at 19000000 (9 nodes), at full depth. Full tier, like
+/// `proves_every_mainnet_proof_fixture` (which includes this case): the default tier proves the
+/// same gadget at the small shape.
 #[test]
+#[ignore = "full tier (about a minute): bash scripts/test.sh --full"]
 fn proves_a_full_depth_account_proof() {
     let Some(cases) = fixture_cases() else { return };
     let case = cases.iter().find(|c| c.name.contains("19000000") && c.name.ends_with("account"));
@@ -244,7 +247,7 @@ fn proves_a_full_depth_account_proof() {
 /// Every mainnet account and storage proof (4 accounts, 4 slots), about a minute each on 2
 /// cores: `cargo test -p annals-circuits --lib mpt -- --ignored`.
 #[test]
-#[ignore = "about 10 minutes; run with --ignored"]
+#[ignore = "full tier (about 10 minutes): bash scripts/test.sh --full"]
 fn proves_every_mainnet_proof_fixture() {
     let Some(cases) = fixture_cases() else { return };
     for case in &cases {
@@ -294,8 +297,11 @@ fn rejects_tampered_proofs() {
 }
 
 /// Exclusion proofs: absent receipts-trie keys (`rlp(40)`, the first index past the block's
-/// receipts, and a 4-nibble key), absent secure-trie keys, and the empty trie.
+/// receipts, and a 4-nibble key), absent secure-trie keys, and the empty trie. Full tier: in
+/// the default tier, `state_map`'s `proves_points_and_rejects_forged_state_proofs` proves an
+/// exclusion (an absent account) and `rejects_wrong_existence_claims` refuses false ones.
 #[test]
+#[ignore = "full tier (about 2 minutes): bash scripts/test.sh --full"]
 fn proves_absent_keys() {
     let mut cases = vec![receipts_trie_case(40), receipts_trie_case(200)];
     cases.extend([1000, 1002].map(secure_trie_case));

@@ -314,7 +314,11 @@ fn header_leaf_rejects_a_tampered_points_prelude() {
 /// the keys the program carries: `balanceOf[holder]` (one key) and `allowance[holder][spender]`
 /// (two) prove and equal the native rows; a program whose keys (or key count) do not derive
 /// its slot constant is rejected, though the storage proof is the slot constant's.
+///
+/// Full tier, with the node's sampled ERC-20 balance query (which proves a `mapping_slot`
+/// end to end): both build the state leaf for a query with keys and prove it twice or more.
 #[test]
+#[ignore = "full tier (about 3 minutes): bash scripts/test.sh --full"]
 fn mapping_slots_are_derived_in_circuit() {
     let w = world();
     let query = |slot_sql: &str| {
