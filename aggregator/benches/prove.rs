@@ -78,8 +78,12 @@ fn keccak_stark_bench(out: &mut String) {
         z ^ (z >> 31)
     };
     let mut last = None;
+    let mut inputs_256 = Vec::new();
     for perms in [256usize, 1024] {
         let inputs: Vec<[u64; 25]> = (0..perms).map(|_| core::array::from_fn(|_| next())).collect();
+        if perms == 256 {
+            inputs_256.clone_from(&inputs);
+        }
         let t = Instant::now();
         let proof = prove_permutations(&inputs).unwrap();
         let ours = t.elapsed().as_secs_f64();
@@ -105,6 +109,7 @@ fn keccak_stark_bench(out: &mut String) {
         }
         last = Some((perms, proof));
     }
+    lookup_table_bench(out, &inputs_256);
     let (perms, proof) = last.unwrap();
     let t = Instant::now();
     let circuit = PermutationVerifierCircuit::build(degree_bits(perms));
@@ -113,11 +118,51 @@ fn keccak_stark_bench(out: &mut String) {
     let outer = circuit.prove(&proof).unwrap();
     let s = t.elapsed().as_secs_f64();
     circuit.data.verify(outer).unwrap();
+    let what = format!("recursive verification of the {perms}-permutation table proof in plonky2");
+    circuit_row(out, &what, circuit.rows, circuit.data.common.degree_bits(), s, build_s);
+}
+
+/// The lookup form of the table (`keccak_stark::lookup`): the same permutations proven with
+/// the multiplicity column, the LogUp columns and three challenge pairs, seeded by the
+/// lookups' commitment; then `LookupCheckCircuit`, the plonky2 circuit that verifies that proof
+/// and balances the lookups' sum against it (one lookup per permutation).
+fn lookup_table_bench(out: &mut String, inputs: &[[u64; 25]]) {
+    use annals_circuits::keccak_stark::degree_bits;
+    use annals_circuits::keccak_stark::lookup::{
+        lookups_commitment, pairs_of, prove_lookup_table, verify_lookup_table, LookupCheckCircuit,
+    };
+    let perms = inputs.len();
+    let pairs = pairs_of(inputs);
+    let seed = lookups_commitment(&pairs);
+    let t = Instant::now();
+    let proof = prove_lookup_table(&seed, inputs).unwrap();
+    let s = t.elapsed().as_secs_f64();
+    verify_lookup_table(&seed, &proof).unwrap();
     writeln!(
         out,
-        "| recursive verification of the {perms}-permutation table proof in plonky2 | {} rows (2^{}) | {s:.1} s prove | build {build_s:.1} s |",
-        circuit.rows,
-        circuit.data.common.degree_bits()
+        "| keccak-f lookup table (multiplicity, LogUp columns, 3 challenge pairs), {perms} permutations | 2^{} rows | {s:.1} s prove ({:.1} perm/s) | the table side of the lookup |",
+        degree_bits(perms),
+        perms as f64 / s
+    )
+    .unwrap();
+    let t = Instant::now();
+    let check = LookupCheckCircuit::build(degree_bits(perms), perms);
+    let build_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let outer = check.prove(&proof, &pairs).unwrap();
+    let s = t.elapsed().as_secs_f64();
+    check.data.verify(outer).unwrap();
+    let what =
+        format!("lookup check in plonky2: that table proof verified and {perms} lookups balanced");
+    circuit_row(out, &what, check.rows, check.data.common.degree_bits(), s, build_s);
+}
+
+/// A results row for a plonky2 circuit: gates before padding, degree bits, prove and build
+/// seconds.
+fn circuit_row(out: &mut String, what: &str, rows: usize, bits: usize, prove_s: f64, build_s: f64) {
+    writeln!(
+        out,
+        "| {what} | {rows} rows (2^{bits}) | {prove_s:.1} s prove | build {build_s:.1} s |"
     )
     .unwrap();
 }
