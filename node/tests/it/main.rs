@@ -94,7 +94,7 @@ async fn prove_sixteen_anvil_blocks_against_native_and_rpc() {
 /// Full tier: two state leaves at the mainnet shape (2^18 rows) make it the suite's longest
 /// test; the default tier proves the state leaf in `annals-circuits` (small shape) instead.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "full tier (about 4 minutes, two 2^18-row state leaves): bash scripts/test.sh --full"]
+#[ignore = "full tier (9 minutes before the 2026-12-01 profile change): bash scripts/test.sh --full"]
 async fn prove_a_sampled_erc20_balance_on_anvil() {
     let anvil = Anvil::spawn().await.expect("anvil (run scripts/setup.sh)");
     let url = anvil.url();

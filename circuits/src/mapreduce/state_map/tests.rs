@@ -315,8 +315,8 @@ fn header_leaf_rejects_a_tampered_points_prelude() {
 /// (two) prove and equal the native rows; a program whose keys (or key count) do not derive
 /// its slot constant is rejected, though the storage proof is the slot constant's.
 ///
-/// Full tier, with the node's sampled ERC-20 balance query (which proves a `mapping_slot`
-/// end to end): both build the state leaf for a query with keys and prove it twice or more.
+/// Full tier (165 s), like the node's sampled ERC-20 balance query, which proves a
+/// `mapping_slot` end to end; the default tier proves state points with plain slots.
 #[test]
 #[ignore = "full tier (about 3 minutes): bash scripts/test.sh --full"]
 fn mapping_slots_are_derived_in_circuit() {
