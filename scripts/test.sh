@@ -19,12 +19,11 @@
 # --full` (first argument) runs them too (`--run-ignored all`); it takes hours on 2 cores.
 set -euo pipefail
 
-ignored=()
-profile=ci
+# The full tier's flags: for nextest, and for the cargo test fallback's test harness.
+profile=ci ignored=() include_ignored=()
 if [[ "${1:-}" == "--full" ]]; then
     shift
-    ignored=(--run-ignored all)
-    profile=full
+    profile=full ignored=(--run-ignored all) include_ignored=(--include-ignored)
 fi
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -44,10 +43,8 @@ if cargo nextest --version >/dev/null 2>&1; then
         failed+=("nextest")
     fi
 else
-    extra=()
-    if ((${#ignored[@]})); then extra=(--include-ignored); fi
-    step "cargo-nextest not found: cargo test --workspace --all-targets --no-fail-fast $* -- --test-threads=2 ${extra[*]}"
-    if ! cargo test --workspace --all-targets --no-fail-fast "$@" -- --test-threads=2 "${extra[@]}"; then
+    step "cargo-nextest not found: cargo test --workspace --all-targets --no-fail-fast $* -- --test-threads=2 ${include_ignored[*]}"
+    if ! cargo test --workspace --all-targets --no-fail-fast "$@" -- --test-threads=2 "${include_ignored[@]}"; then
         failed+=("cargo test")
     fi
 fi
