@@ -11,6 +11,7 @@ pub mod keccak;
 pub mod keccak_stark;
 pub mod mapreduce;
 pub mod mpt;
+pub mod receipt;
 pub mod rlp;
 pub mod serialization;
 pub mod state;

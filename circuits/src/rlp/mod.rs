@@ -254,6 +254,98 @@ impl<F: RichField + Extendable<D>, const D: usize> CircuitBuilderRlp<F, D>
     }
 }
 
+/// Decodes a string item's prefix at `w[0]` (single byte, short string, `0xb8`/`0xb9` long
+/// string), gated by `on` (off: nothing is constrained). Returns `(header_len, data_len)`.
+pub(crate) fn string_item<F: RichField + Extendable<D>, const D: usize>(
+    b: &mut CircuitBuilder<F, D>,
+    w: &[Target],
+    on: BoolTarget,
+) -> (Target, Target) {
+    let bits = b.split_le(w[0], 8);
+    let is_b8 = b.is_equal_const(w[0], 0xb8);
+    let is_b9 = b.is_equal_const(w[0], 0xb9);
+    let long = b.add(is_b8.target, is_b9.target);
+    // short = bit7 − long: 1 for 0x80..=0xb7 (and for 0xba..=0xff, rejected below).
+    let short = b.sub(bits[7].target, long);
+    let gate = b.mul(on.target, short);
+    assert_short_len(b, gate, w[0], 0x80);
+    let single = b.not(bits[7]);
+    // data_len = single + short·(w0 − 0x80) + b8·w1 + b9·(256 w1 + w2)
+    let short_len = b.arithmetic(F::ONE, -F::from_canonical_u64(0x80), short, w[0], short);
+    let mut data_len = b.add(single.target, short_len);
+    data_len = b.mul_add(is_b8.target, w[1], data_len);
+    let two_bytes = b.mul_const_add(F::from_canonical_u64(256), w[1], w[2]);
+    data_len = b.mul_add(is_b9.target, two_bytes, data_len);
+    // header_len = short + 2·b8 + 3·b9
+    let mut header_len = b.mul_const_add(F::TWO, is_b8.target, short);
+    header_len = b.mul_const_add(F::from_canonical_u64(3), is_b9.target, header_len);
+    (header_len, data_len)
+}
+
+/// `is_equal` against a constant.
+pub(crate) trait IsEqualConst {
+    /// `x == c` as a boolean (plonky2's `is_equal` against a constant).
+    fn is_equal_const(&mut self, x: Target, c: u64) -> BoolTarget;
+}
+
+impl<F: RichField + Extendable<D>, const D: usize> IsEqualConst for CircuitBuilder<F, D> {
+    fn is_equal_const(&mut self, x: Target, c: u64) -> BoolTarget {
+        let c = self.constant(F::from_canonical_u64(c));
+        self.is_equal(x, c)
+    }
+}
+
+/// Asserts `gate · (prefix − offset) ∈ [0, 55]`: a short string (`offset` 0x80) or short list
+/// (0xc0) prefix when `gate` is 1; nothing when it is 0.
+pub(crate) fn assert_short_len<F: RichField + Extendable<D>, const D: usize>(
+    b: &mut CircuitBuilder<F, D>,
+    gate: Target,
+    prefix: Target,
+    offset: u64,
+) {
+    let t = b.add_const(prefix, -F::from_canonical_u64(offset));
+    let t = b.mul(gate, t);
+    b.range_check(t, 6);
+    let c55 = b.constant(F::from_canonical_u64(55));
+    let slack = b.sub(c55, t);
+    b.range_check(slack, 6);
+}
+
+/// Asserts `on · x = 0`.
+pub(crate) fn assert_zero_if<F: RichField + Extendable<D>, const D: usize>(
+    b: &mut CircuitBuilder<F, D>,
+    on: Target,
+    x: Target,
+) {
+    let p = b.mul(on, x);
+    b.assert_zero(p);
+}
+
+/// Decodes a list item's prefix at `w[0]`, gated by `on` (off: nothing is constrained):
+/// `0xc0..=0xf7` (short), `0xf8 l` or `0xf9 l l` (long, payloads below 64 KiB). Returns
+/// `(header_len, payload_len)`; `header_len` is 1 to 3. A prefix below `0xc0` or above `0xf9`
+/// is unsatisfiable when `on`.
+pub(crate) fn list_item<F: RichField + Extendable<D>, const D: usize>(
+    b: &mut CircuitBuilder<F, D>,
+    w: &[Target],
+    on: BoolTarget,
+) -> (Target, Target) {
+    let is_f8 = b.is_equal_const(w[0], 0xf8);
+    let is_f9 = b.is_equal_const(w[0], 0xf9);
+    let long = b.add(is_f8.target, is_f9.target);
+    let one = b.one();
+    let short = b.sub(one, long);
+    let gate = b.mul(on.target, short);
+    assert_short_len(b, gate, w[0], 0xc0);
+    let short_len = b.arithmetic(F::ONE, -F::from_canonical_u64(0xc0), short, w[0], short);
+    let mut payload = b.mul_add(is_f8.target, w[1], short_len);
+    let two_bytes = b.mul_const_add(F::from_canonical_u64(256), w[1], w[2]);
+    payload = b.mul_add(is_f9.target, two_bytes, payload);
+    let mut header_len = b.add(one, is_f8.target);
+    header_len = b.mul_const_add(F::TWO, is_f9.target, header_len);
+    (header_len, payload)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -87,7 +87,7 @@ fn value_or_default(
 }
 
 /// The uint256 of a right-aligned big-endian value of at most 32 bytes.
-fn u256_right_aligned(b: &mut CircuitBuilder<F, D>, be: &[Target]) -> U256Target {
+pub(crate) fn u256_right_aligned(b: &mut CircuitBuilder<F, D>, be: &[Target]) -> U256Target {
     let zero = b.zero();
     let mut padded = [zero; 32];
     padded[32 - be.len()..].copy_from_slice(be);
