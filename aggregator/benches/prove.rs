@@ -6,6 +6,8 @@
 //! time per header, wrap and 2-to-1 reduce time, root time and proof size, peak memory, and
 //! end to end for 16 anvil headers (index + prove + verify); MPT account and storage proofs of
 //! one mainnet storage slot, and that slot through the `state_map` leaf, shrink and wrap;
+//! keccak-f per receipt on the mainnet receipt fixtures and a block's receipts proven in their
+//! trie;
 //! keccak-f permutations per second in
 //! the STARK table and its recursive verification, and with `--features p3-compare` the same for
 //! Plonky3's `p3-keccak-air` ([`p3`]); last, the EVM wrap of the 16-header root proof (chain,
@@ -252,6 +254,136 @@ fn mpt_bench(out: &mut String) {
     .unwrap();
 }
 
+/// A mainnet fixture block's `n` receipts (EIP-2718 encodings, in order), its receipts root,
+/// and the receipts-trie proof nodes (root first, built with alloy-trie) of every key `rlp(i)`
+/// for `i` in `0..=n`: the last path shows `rlp(n)` absent. `None` when `../shared/fixtures` is
+/// absent.
+fn fixture_receipt_trie(number: u64) -> Option<(Vec<Vec<u8>>, [u8; 32], Vec<Vec<Vec<u8>>>)> {
+    use alloy_eips::eip2718::Encodable2718;
+    use alloy_trie::proof::ProofRetainer;
+    use alloy_trie::{HashBuilder, Nibbles};
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/mainnet");
+    let text = std::fs::read_to_string(dir.join(format!("receipts/{number}.json"))).ok()?;
+    let rpc: Vec<alloy_rpc_types_eth::TransactionReceipt> = serde_json::from_str(&text).unwrap();
+    let receipts: Vec<Vec<u8>> =
+        rpc.into_iter().map(|r| r.into_primitives_receipt().inner.encoded_2718()).collect();
+    let keys: Vec<Nibbles> =
+        (0..=receipts.len()).map(|i| Nibbles::unpack(alloy_rlp::encode(i))).collect();
+    let mut sorted: Vec<(Nibbles, &[u8])> =
+        keys.iter().copied().zip(receipts.iter().map(Vec::as_slice)).collect();
+    sorted.sort_by_key(|e| e.0);
+    let mut hb = HashBuilder::default().with_proof_retainer(ProofRetainer::new(keys.clone()));
+    for (k, v) in &sorted {
+        hb.add_leaf(*k, v);
+    }
+    let root = hb.root();
+    let nodes = hb.take_proof_nodes().into_nodes_sorted();
+    let paths = keys
+        .iter()
+        .map(|k| {
+            let mut path: Vec<(usize, Vec<u8>)> = nodes
+                .iter()
+                .filter(|(p, _)| k.starts_with(p))
+                .map(|(p, n)| (p.len(), n.to_vec()))
+                .collect();
+            path.sort_by_key(|(depth, _)| *depth);
+            path.into_iter().map(|(_, n)| n).collect()
+        })
+        .collect();
+    Some((receipts, root.0, paths))
+}
+
+/// Receipts (issue 4): keccak-f permutations per receipt on every mainnet receipt fixture (the
+/// trie path's nodes hashed at their own length, as a keccak table would; and at the circuit's
+/// fixed capacity), then every receipt of 1150000 and the absence of receipt 9 proven with
+/// `receipt::leaf` (depth 3, 1,200-byte receipts, 4 logs): receipts proven per minute.
+fn receipts_bench(out: &mut String) {
+    use annals_circuits::receipt::leaf::{
+        add_receipt_proof, receipt_node_bytes, set_receipt_proof,
+    };
+    use annals_circuits::receipt::ReceiptShape;
+    let perms = |len: usize| len / 136 + 1;
+    for number in [1_150_000u64, 10_000_000, 18_000_000, 19_432_087, 21_925_176] {
+        let Some((receipts, _, paths)) = fixture_receipt_trie(number) else {
+            writeln!(out, "| receipts | | | skipped: no fixtures |").unwrap();
+            return;
+        };
+        let paths = &paths[..receipts.len()];
+        let total: usize = paths.iter().flatten().map(|n| perms(n.len())).sum();
+        let depth = paths.iter().map(Vec::len).max().unwrap();
+        let largest = receipts.iter().map(Vec::len).max().unwrap();
+        writeln!(
+            out,
+            "| keccak-f per receipt, mainnet {number} ({} receipts, trie depth {depth}, largest {largest} bytes) | {:.1} per receipt at node length | | {:.1} per receipt with one circuit for the block's largest receipt |",
+            receipts.len(),
+            total as f64 / receipts.len() as f64,
+            (depth * perms(3 + 5 + 3 + largest).max(perms(532))) as f64
+        )
+        .unwrap();
+    }
+    let (receipts, root, paths) = fixture_receipt_trie(1_150_000).unwrap();
+    let shape = ReceiptShape { max_bytes: 1_200, max_logs: 4, max_data_bytes: 160 };
+    let t = Instant::now();
+    let mut b = CircuitBuilder::<F, D>::new(CircuitConfig::standard_recursion_config());
+    let targets = add_receipt_proof(&mut b, &shape, 3);
+    b.register_public_inputs(&targets.mpt.root);
+    let rows = b.num_gates();
+    let data = b.build::<Cfg>();
+    let build_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    for (i, path) in paths.iter().enumerate() {
+        let mut pw = PartialWitness::new();
+        let receipt = receipts.get(i).map(Vec::as_slice);
+        set_receipt_proof(&mut pw, &targets, root, i as u64, path, receipt).unwrap();
+        let proof = data.prove(pw).unwrap();
+        data.verify(proof).unwrap();
+    }
+    let s = t.elapsed().as_secs_f64();
+    writeln!(
+        out,
+        "| receipt in `receipts_root` (`receipt::leaf`): all 9 receipts of 1150000 and the absence of the 10th | {rows} rows (2^{}), depth 3 × {} bytes | {s:.1} s for 10 proofs ({:.2} receipts/min) | build {build_s:.1} s; one proof at a time, 2 cores |",
+        data.common.degree_bits(),
+        receipt_node_bytes(&shape),
+        10.0 * 60.0 / s
+    )
+    .unwrap();
+    // A smaller shape for the common receipt (the median mainnet receipt is ~430 bytes): nodes
+    // of branch size, so 4 permutations a level.
+    let small = ReceiptShape { max_bytes: 512, max_logs: 2, max_data_bytes: 96 };
+    let t = Instant::now();
+    let mut b = CircuitBuilder::<F, D>::new(CircuitConfig::standard_recursion_config());
+    let targets = add_receipt_proof(&mut b, &small, 3);
+    b.register_public_inputs(&targets.mpt.root);
+    let rows = b.num_gates();
+    let data = b.build::<Cfg>();
+    let build_s = t.elapsed().as_secs_f64();
+    let fitting: Vec<usize> = (0..receipts.len()).filter(|&i| receipts[i].len() <= 512).collect();
+    let t = Instant::now();
+    for &i in &fitting {
+        let mut pw = PartialWitness::new();
+        set_receipt_proof(&mut pw, &targets, root, i as u64, &paths[i], Some(&receipts[i]))
+            .unwrap();
+        let proof = data.prove(pw).unwrap();
+        data.verify(proof).unwrap();
+    }
+    let s = t.elapsed().as_secs_f64();
+    writeln!(
+        out,
+        "| receipt in `receipts_root`, small shape (512 bytes, 2 logs, 96 data bytes): the {} receipts of 1150000 that fit | {rows} rows (2^{}), depth 3 × {} bytes | {s:.1} s ({:.2} receipts/min) | build {build_s:.1} s |",
+        fitting.len(),
+        data.common.degree_bits(),
+        receipt_node_bytes(&small),
+        fitting.len() as f64 * 60.0 / s
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "| peak memory (VmHWM) after the receipt proofs | {:.0} MiB | | bench process so far |",
+        peak_rss_mib()
+    )
+    .unwrap();
+}
+
 /// One storage slot at one block through the query path: the `state_map` leaf (header, account
 /// path, storage path, plan) for USDC's first fixture slot at 19,000,000, then its shrink and
 /// wrap into the shape.
@@ -427,6 +559,12 @@ fn main() {
         print!("{out}");
         return;
     }
+    if std::env::var_os("ANNALS_BENCH_RECEIPTS_ONLY").is_some() {
+        // Quick iteration on the receipt proofs alone: print, do not overwrite results.md.
+        receipts_bench(&mut out);
+        print!("{out}");
+        return;
+    }
     if std::env::var_os("ANNALS_BENCH_STATE_ONLY").is_some() {
         // Quick iteration on the state leaf alone: print, do not overwrite results.md.
         let prover = Prover::load_or_build(
@@ -515,6 +653,7 @@ fn main() {
         return;
     }
     mpt_bench(&mut out);
+    receipts_bench(&mut out);
     state_bench(&mut out, prover.circuits());
     keccak_stark_bench(&mut out);
     writeln!(

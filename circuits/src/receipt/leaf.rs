@@ -21,7 +21,7 @@ use crate::rlp::assert_zero_if;
 
 /// Most nibbles of a receipts-trie key: `rlp(i)` for `i < 2^16` is at most 3 bytes.
 pub const RECEIPT_KEY_NIBBLES: usize = 6;
-/// Most receipts a block may have for [`rlp_index_key`] (indices below `2^16`).
+/// Bits of a receipt index: [`rlp_index_key`] takes indices below `2^16`.
 pub const MAX_RECEIPT_INDEX_BITS: usize = 16;
 
 /// The encoding the decoder reads on an exclusion: a legacy receipt with status 1, cumulative
