@@ -322,6 +322,14 @@ fn receipts_bench(out: &mut String) {
         .unwrap();
     }
     let (receipts, root, paths) = fixture_receipt_trie(1_150_000).unwrap();
+    // Cumulative gas of receipt i − 1 (0 before the first).
+    let prev_gas = |i: usize| {
+        use alloy_eips::eip2718::Decodable2718;
+        i.checked_sub(1).map_or(0, |j| {
+            let r = alloy_consensus::ReceiptEnvelope::decode_2718(&mut receipts[j].as_slice());
+            r.unwrap().cumulative_gas_used()
+        })
+    };
     let shape = ReceiptShape { max_bytes: 1_200, max_logs: 4, max_data_bytes: 160 };
     let t = Instant::now();
     let mut b = CircuitBuilder::<F, D>::new(CircuitConfig::standard_recursion_config());
@@ -334,7 +342,7 @@ fn receipts_bench(out: &mut String) {
     for (i, path) in paths.iter().enumerate() {
         let mut pw = PartialWitness::new();
         let receipt = receipts.get(i).map(Vec::as_slice);
-        set_receipt_proof(&mut pw, &targets, root, i as u64, path, receipt).unwrap();
+        set_receipt_proof(&mut pw, &targets, root, i as u64, path, receipt, prev_gas(i)).unwrap();
         let proof = data.prove(pw).unwrap();
         data.verify(proof).unwrap();
     }
@@ -361,7 +369,8 @@ fn receipts_bench(out: &mut String) {
     let t = Instant::now();
     for &i in &fitting {
         let mut pw = PartialWitness::new();
-        set_receipt_proof(&mut pw, &targets, root, i as u64, &paths[i], Some(&receipts[i]))
+        let receipt = Some(receipts[i].as_slice());
+        set_receipt_proof(&mut pw, &targets, root, i as u64, &paths[i], receipt, prev_gas(i))
             .unwrap();
         let proof = data.prove(pw).unwrap();
         data.verify(proof).unwrap();

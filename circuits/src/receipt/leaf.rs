@@ -6,9 +6,15 @@
 //! receipt cannot be presented as another's. On an exclusion the decoder reads
 //! [`placeholder_receipt`] (no logs, cumulative gas 0), whose fields mean nothing: users gate
 //! by `exists`.
+//!
+//! Each proof also carries its gas link ([`add_gas_link`]): the previous receipt's cumulative
+//! gas (a witness), this receipt's `gas_used` and the cumulative gas after it. Chaining the
+//! proofs of receipts `0..n` and the exclusion at `n`, each proof's previous value equal to
+//! the one before's `cumulative_gas_after`, proves the block's receipts complete and their
+//! `gas_used` exact; that chaining (by recursion) is the block map's, not built yet.
 
 use plonky2::field::types::Field;
-use plonky2::iop::target::Target;
+use plonky2::iop::target::{BoolTarget, Target};
 use plonky2::iop::witness::PartialWitness;
 use plonky2::plonk::circuit_builder::CircuitBuilder;
 
@@ -18,11 +24,63 @@ use crate::mpt::{
     nibbles, set_mpt_proof, CircuitBuilderMpt, MptConfig, MptProofTargets, MAX_BRANCH_NODE_BYTES,
 };
 use crate::rlp::assert_zero_if;
+use crate::uint256::{U256Target, LIMB_BITS};
 
 /// Most nibbles of a receipts-trie key: `rlp(i)` for `i < 2^16` is at most 3 bytes.
 pub const RECEIPT_KEY_NIBBLES: usize = 6;
 /// Bits of a receipt index: [`rlp_index_key`] takes indices below `2^16`.
 pub const MAX_RECEIPT_INDEX_BITS: usize = 16;
+/// Bits of a cumulative gas value [`add_gas_link`] accepts (gas, below `2^62`, so that it is
+/// one exact field element; mainnet blocks use below `2^26`).
+pub const GAS_BITS: usize = 62;
+
+/// How a receipt's gas links to the previous receipt's (Yellow Paper §4.3.1: `gas_used` of
+/// transaction `i` is the difference of the cumulative gas of receipts `i` and `i − 1`).
+#[derive(Clone, Copy, Debug)]
+pub struct GasLinkTargets {
+    /// Cumulative gas of receipt `index − 1`, gas: a witness, range-checked to [`GAS_BITS`],
+    /// 0 when `index = 0`. A chain of receipt proofs must equal it to the previous proof's
+    /// `cumulative_gas_after`.
+    pub prev_cumulative_gas: Target,
+    /// Gas used by this receipt's transaction, gas: cumulative − previous (never negative);
+    /// 0 on an exclusion.
+    pub gas_used: Target,
+    /// The cumulative gas after `index`, gas: the receipt's, or the previous on an exclusion.
+    pub cumulative_gas_after: Target,
+}
+
+/// Adds the gas link of receipt `index` (`exists`, its decoded `cumulative` gas): constrains
+/// `cumulative < 2^62`, `prev_cumulative_gas < 2^62`, `prev_cumulative_gas = 0` when `index =
+/// 0`, and, when `exists`, `cumulative ≥ prev_cumulative_gas`. See [`GasLinkTargets`].
+///
+/// WARNING: `cumulative`'s limbs must be canonical (16-bit), as the decoder's are.
+pub fn add_gas_link(
+    b: &mut CircuitBuilder<F, D>,
+    index: Target,
+    exists: BoolTarget,
+    cumulative: &U256Target,
+) -> GasLinkTargets {
+    let zero = b.zero();
+    // Limbs 4.. are zero and limb 3 below 2^14: cumulative < 2^62, one exact element.
+    for &l in &cumulative.limbs[4..] {
+        b.connect(l, zero);
+    }
+    b.range_check(cumulative.limbs[3], GAS_BITS - 3 * LIMB_BITS);
+    let cum = cumulative.limbs[..4]
+        .iter()
+        .rev()
+        .fold(zero, |acc, &l| b.mul_const_add(F::from_canonical_u64(1 << LIMB_BITS), acc, l));
+    let prev = b.add_virtual_target();
+    b.range_check(prev, GAS_BITS);
+    let first = b.is_equal(index, zero);
+    assert_zero_if(b, first.target, prev);
+    let diff = b.sub(cum, prev);
+    let gas_used = b.mul(exists.target, diff);
+    // cum − prev ∈ [0, 2^62) when the receipt exists: a wrapped negative difference is ≥ p − 2^62.
+    b.range_check(gas_used, GAS_BITS);
+    let cumulative_gas_after = b.select(exists, cum, prev);
+    GasLinkTargets { prev_cumulative_gas: prev, gas_used, cumulative_gas_after }
+}
 
 /// The encoding the decoder reads on an exclusion: a legacy receipt with status 1, cumulative
 /// gas 0, an empty bloom and no logs (265 bytes).
@@ -93,6 +151,8 @@ pub struct ReceiptProofTargets {
     pub index: Target,
     /// The decoded receipt (meaningless on an exclusion).
     pub receipt: ReceiptTargets,
+    /// The link to the previous receipt's cumulative gas, and this receipt's `gas_used`.
+    pub gas: GasLinkTargets,
 }
 
 /// Adds a proof of receipt `index` (or of its absence) in a receipts trie of depth at most
@@ -130,12 +190,14 @@ pub fn add_receipt_proof(
         assert_zero_if(b, mpt.exists.target, x);
     }
     let receipt = decode_receipt(b, &value, value_len, shape);
-    ReceiptProofTargets { mpt, index, receipt }
+    let gas = add_gas_link(b, index, mpt.exists, &receipt.cumulative_gas_used);
+    ReceiptProofTargets { mpt, index, receipt, gas }
 }
 
 /// Sets a receipt proof's witness: the block's `receipts_root`, the `index`, the trie `nodes`
-/// from the root to the leaf (or to where `rlp(index)` is shown absent), and the receipt's
-/// EIP-2718 encoding (`None` for an exclusion).
+/// from the root to the leaf (or to where `rlp(index)` is shown absent), the receipt's
+/// EIP-2718 encoding (`None` for an exclusion), and the cumulative gas of receipt `index − 1`
+/// (0 for the first).
 ///
 /// # Errors
 /// As [`set_mpt_proof`] and [`set_receipt_witness`]; a receipt that is not one.
@@ -146,10 +208,12 @@ pub fn set_receipt_proof(
     index: u64,
     nodes: &[Vec<u8>],
     receipt: Option<&[u8]>,
+    prev_cumulative_gas: u64,
 ) -> anyhow::Result<()> {
     use plonky2::iop::witness::WitnessWrite;
     anyhow::ensure!(index < 1 << MAX_RECEIPT_INDEX_BITS, "receipt index {index}");
     pw.set_target(t.index, F::from_canonical_u64(index))?;
+    pw.set_target(t.gas.prev_cumulative_gas, F::from_noncanonical_u64(prev_cumulative_gas))?;
     let key = nibbles(&alloy_rlp::encode(index));
     set_mpt_proof(pw, &t.mpt, receipts_root, &key, nodes, receipt.is_some())?;
     let logs = receipt.map(super::native_log_count).transpose()?.unwrap_or(0);

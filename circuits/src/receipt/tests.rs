@@ -306,7 +306,7 @@ mod leaf_proofs {
     }
 
     /// Public inputs: root (32), index, exists, cumulative gas, log count, type, has_status,
-    /// status.
+    /// status, gas used, cumulative gas after.
     fn circuit() -> &'static LeafCircuit {
         static CELL: OnceLock<LeafCircuit> = OnceLock::new();
         CELL.get_or_init(|| {
@@ -316,6 +316,7 @@ mod leaf_proofs {
             let r = &t.receipt;
             b.register_public_inputs(&[t.index, t.mpt.exists.target, r.cumulative_gas_felt]);
             b.register_public_inputs(&[r.log_count, r.tx_type, r.has_status.target, r.status]);
+            b.register_public_inputs(&[t.gas.gas_used, t.gas.cumulative_gas_after]);
             let rows = b.num_gates();
             let data = b.build::<C>();
             eprintln!("receipt proof, depth {DEPTH}: {rows} rows, 2^{}", data.common.degree_bits());
@@ -334,6 +335,8 @@ mod leaf_proofs {
         tx_type: u64,
         has_status: bool,
         status: bool,
+        gas_used: u64,
+        cumulative_gas_after: u64,
     }
 
     fn prove_leaf(
@@ -341,10 +344,11 @@ mod leaf_proofs {
         index: u64,
         nodes: &[Vec<u8>],
         receipt: Option<&[u8]>,
+        prev_gas: u64,
     ) -> Result<Leaf, String> {
         let c = circuit();
         let mut pw = PartialWitness::new();
-        set_receipt_proof(&mut pw, &c.t, root.0, index, nodes, receipt)
+        set_receipt_proof(&mut pw, &c.t, root.0, index, nodes, receipt, prev_gas)
             .map_err(|e| format!("witness: {e}"))?;
         let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let proof = c.data.prove(pw).map_err(|e| format!("prove: {e}"))?;
@@ -362,6 +366,8 @@ mod leaf_proofs {
             tx_type: p[36],
             has_status: p[37] == 1,
             status: p[38] == 1,
+            gas_used: p[39],
+            cumulative_gas_after: p[40],
         })
     }
 
@@ -384,7 +390,7 @@ mod leaf_proofs {
         Some((receipts, entries, header.receipts_root, header.gas_used))
     }
 
-    fn expected(root: B256, index: u64, r: Option<&ReceiptEnvelope>) -> Leaf {
+    fn expected(root: B256, index: u64, r: Option<&ReceiptEnvelope>, prev_gas: u64) -> Leaf {
         let Some(r) = r else {
             return Leaf {
                 root,
@@ -395,6 +401,8 @@ mod leaf_proofs {
                 tx_type: 0,
                 has_status: true,
                 status: true,
+                gas_used: 0,
+                cumulative_gas_after: prev_gas,
             };
         };
         let status = r.status_or_post_state();
@@ -407,6 +415,8 @@ mod leaf_proofs {
             tx_type: r.tx_type() as u64,
             has_status: status.is_eip658(),
             status: status.coerce_status() && status.is_eip658(),
+            gas_used: r.cumulative_gas_used() - prev_gas,
+            cumulative_gas_after: r.cumulative_gas_used(),
         }
     }
 
@@ -451,9 +461,11 @@ mod leaf_proofs {
         let t = std::time::Instant::now();
         let (_, nodes, value) = trie_proof(entries, &alloy_rlp::encode(i));
         assert!(nodes.len() <= DEPTH, "{number} receipt {i}: {} nodes", nodes.len());
-        let leaf = prove_leaf(root, i as u64, &nodes, value.as_deref())
+        let prev = i.checked_sub(1).map_or(0, |j| receipts[j].cumulative_gas_used());
+        let leaf = prove_leaf(root, i as u64, &nodes, value.as_deref(), prev)
             .unwrap_or_else(|e| panic!("{number} receipt {i}: {e}"));
-        assert_eq!(leaf, expected(root, i as u64, receipts.get(i)), "{number} receipt {i}");
+        let want = expected(root, i as u64, receipts.get(i), prev);
+        assert_eq!(leaf, want, "{number} receipt {i}");
         eprintln!("{number} receipt {i}: {} nodes, proved in {:?}", nodes.len(), t.elapsed());
         leaf
     }
@@ -484,9 +496,70 @@ mod leaf_proofs {
         prove_and_compare(18_000_000, &receipts, &entries, root, i);
     }
 
+    /// The gas link alone, on 1150000's cumulative gas values: `gas_used` equals the fixture's
+    /// per-transaction `gasUsed`; a previous value above the receipt's, a non-zero previous
+    /// value at index 0 and a cumulative gas of 2^62 must not prove.
+    #[test]
+    fn gas_links_equal_the_fixture_and_reject_bad_links() {
+        use crate::uint256::{set_u256, CircuitBuilderU256};
+        let Some((receipts, _, _, _)) = block(1_150_000) else { return };
+        let mut b = CircuitBuilder::<F, D>::new(CircuitConfig::standard_recursion_config());
+        let index = b.add_virtual_target();
+        let exists = b.add_virtual_bool_target_safe();
+        let cum = b.add_virtual_u256();
+        let g = add_gas_link(&mut b, index, exists, &cum);
+        b.register_public_inputs(&[g.gas_used, g.cumulative_gas_after]);
+        let data = b.build::<C>();
+        let run = |i: u64, present: bool, c: alloy_primitives::U256, prev: u64| {
+            let mut pw = PartialWitness::new();
+            pw.set_target(index, F::from_canonical_u64(i)).unwrap();
+            pw.set_bool_target(exists, present).unwrap();
+            set_u256(&mut pw, &cum, c);
+            pw.set_target(g.prev_cumulative_gas, F::from_noncanonical_u64(prev)).unwrap();
+            let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let proof = data.prove(pw).ok()?;
+                data.verify(proof.clone()).ok()?;
+                Some((
+                    proof.public_inputs[0].to_canonical_u64(),
+                    proof.public_inputs[1].to_canonical_u64(),
+                ))
+            }));
+            res.ok().flatten()
+        };
+        let fixture: Vec<serde_json::Value> = serde_json::from_slice(
+            &std::fs::read(
+                PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                    .join("../../shared/fixtures/mainnet/receipts/1150000.json"),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let mut prev = 0;
+        for (i, r) in receipts.iter().enumerate() {
+            let cum = r.cumulative_gas_used();
+            let want = u64::from_str_radix(
+                fixture[i]["gasUsed"].as_str().unwrap().trim_start_matches("0x"),
+                16,
+            )
+            .unwrap();
+            let got = run(i as u64, true, alloy_primitives::U256::from(cum), prev);
+            assert_eq!(got, Some((want, cum)), "receipt {i}");
+            prev = cum;
+        }
+        // The end: nothing used, the block's gas carried.
+        let n = receipts.len() as u64;
+        assert_eq!(run(n, false, alloy_primitives::U256::ZERO, prev), Some((0, prev)));
+        let c = alloy_primitives::U256::from(21_000u64);
+        assert!(run(3, true, c, 21_001).is_none(), "a negative gas_used");
+        assert!(run(0, true, c, 1).is_none(), "a previous gas at index 0");
+        let big = alloy_primitives::U256::from(1u64 << 62);
+        assert!(run(3, true, big, 0).is_none(), "a cumulative gas of 2^62");
+    }
+
     /// Every receipt of 1150000 and the absence of receipt 9, against the header's
-    /// `receipts_root`: the proven count (9), the receipts' gas (differences of cumulative
-    /// gas) summing to the header's `gas_used`, and every field equal to alloy's decoding.
+    /// `receipts_root`: the proven count (9), the receipts' `gas_used` (differences of
+    /// cumulative gas, linked proof to proof) summing to the header's `gas_used`, and every
+    /// field equal to alloy's decoding.
     /// Full tier (10 proofs of about a minute); the default tier proves one receipt with the
     /// most logs and the end.
     #[test]
@@ -500,21 +573,22 @@ mod leaf_proofs {
         let n = proven.iter().take_while(|l| l.exists).count();
         assert_eq!(n, receipts.len());
         assert!(!proven[n].exists);
-        let mut prev = 0;
-        let mut total = 0;
-        for l in &proven[..n] {
-            total += l.cumulative_gas - prev;
-            prev = l.cumulative_gas;
-        }
+        let total: u64 = proven.iter().map(|l| l.gas_used).sum();
         assert_eq!(total, gas_used, "the header's gas_used");
+        assert_eq!(proven[n].cumulative_gas_after, gas_used, "the end carries the block's gas");
+        // Each proof's previous cumulative gas is the one before it exposes.
+        for w in proven.windows(2) {
+            assert_eq!(w[1].cumulative_gas_after - w[1].gas_used, w[0].cumulative_gas_after);
+        }
     }
 
     #[test]
     fn rejects_other_indices_forged_leaves_and_roots() {
         let Some((receipts, entries, root, _)) = block(1_150_000) else { return };
         let proof = |i: usize| trie_proof(&entries, &alloy_rlp::encode(i));
+        let prev = receipts[2].cumulative_gas_used();
         let reject = |what: &str, root: B256, index: u64, nodes: &[Vec<u8>], r: Option<&[u8]>| {
-            assert!(prove_leaf(root, index, nodes, r).is_err(), "{what} was accepted");
+            assert!(prove_leaf(root, index, nodes, r, prev).is_err(), "{what} was accepted");
         };
         // Receipt 3's proof presented as receipt 4.
         let (_, nodes, value) = proof(3);
@@ -542,6 +616,6 @@ mod leaf_proofs {
     fn rejects_an_exclusion_of_a_receipt_that_exists() {
         let Some((_, entries, root, _)) = block(1_150_000) else { return };
         let (_, nodes, _) = trie_proof(&entries, &alloy_rlp::encode(8usize));
-        assert!(prove_leaf(root, 8, &nodes, None).is_err(), "an exclusion of receipt 8");
+        assert!(prove_leaf(root, 8, &nodes, None, 0).is_err(), "an exclusion of receipt 8");
     }
 }
