@@ -583,7 +583,7 @@ mod leaf_proofs {
     }
 
     #[test]
-    fn rejects_other_indices_forged_leaves_and_roots() {
+    fn rejects_other_indices_false_exclusions_forged_leaves_and_roots() {
         let Some((receipts, entries, root, _)) = block(1_150_000) else { return };
         let proof = |i: usize| trie_proof(&entries, &alloy_rlp::encode(i));
         let prev = receipts[2].cumulative_gas_used();
@@ -593,6 +593,9 @@ mod leaf_proofs {
         // Receipt 3's proof presented as receipt 4.
         let (_, nodes, value) = proof(3);
         reject("receipt 3 as receipt 4", root, 4, &nodes, value.as_deref());
+        // Receipt 8 exists: its path cannot show it absent.
+        let (_, nodes, _) = proof(8);
+        reject("an exclusion of receipt 8", root, 8, &nodes, None);
         // A forged byte in the leaf (the last byte of receipt 3's value).
         let (_, mut nodes, value) = proof(3);
         let last = nodes.last_mut().unwrap();
@@ -606,16 +609,5 @@ mod leaf_proofs {
         let other = B256::repeat_byte(0x11);
         reject("another root", other, 3, &nodes, value.as_deref());
         assert_eq!(receipts.len(), 9);
-    }
-
-    /// Receipt 8 of 1150000 exists: its path cannot show it absent. Full tier: the failure
-    /// shows only at verification, after a full proof; the gadget's
-    /// `mpt::tests::rejects_wrong_existence_claims` checks the same rule by default.
-    #[test]
-    #[ignore = "full tier (about a minute): bash scripts/test.sh --full"]
-    fn rejects_an_exclusion_of_a_receipt_that_exists() {
-        let Some((_, entries, root, _)) = block(1_150_000) else { return };
-        let (_, nodes, _) = trie_proof(&entries, &alloy_rlp::encode(8usize));
-        assert!(prove_leaf(root, 8, &nodes, None, 0).is_err(), "an exclusion of receipt 8");
     }
 }
