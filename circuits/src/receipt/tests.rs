@@ -131,11 +131,16 @@ fn fixture_receipts(block: u64) -> Option<Vec<ReceiptEnvelope>> {
     Some(rpc.into_iter().map(|r| r.into_primitives_receipt().inner).collect())
 }
 
+/// Whether the receipt fits `shape`.
+fn fits_shape(r: &ReceiptEnvelope, shape: &ReceiptShape) -> bool {
+    r.encoded_2718().len() <= shape.max_bytes
+        && r.logs().len() <= shape.max_logs
+        && r.logs().iter().all(|l| l.data.data.len() <= shape.max_data_bytes)
+}
+
 /// Whether the receipt fits [`SHAPE`].
 fn fits(r: &ReceiptEnvelope) -> bool {
-    r.encoded_2718().len() <= SHAPE.max_bytes
-        && r.logs().len() <= SHAPE.max_logs
-        && r.logs().iter().all(|l| l.data.data.len() <= SHAPE.max_data_bytes)
+    fits_shape(r, &SHAPE)
 }
 
 fn decodes_as_alloy(name: &str, r: &ReceiptEnvelope) {
@@ -486,11 +491,7 @@ mod leaf_proofs {
         let i = receipts
             .iter()
             .position(|r| {
-                r.tx_type() as u8 == 2
-                    && !r.logs().is_empty()
-                    && r.encoded_2718().len() <= LEAF_SHAPE.max_bytes
-                    && r.logs().len() <= LEAF_SHAPE.max_logs
-                    && r.logs().iter().all(|l| l.data.data.len() <= LEAF_SHAPE.max_data_bytes)
+                r.tx_type() as u8 == 2 && !r.logs().is_empty() && fits_shape(r, &LEAF_SHAPE)
             })
             .expect("a type-2 receipt that fits");
         prove_and_compare(18_000_000, &receipts, &entries, root, i);
